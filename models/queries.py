@@ -1,0 +1,31 @@
+"""Named SQL blocks, read from `models/sql/<concern>.sql`.
+
+Each file holds blocks that start with a `-- name: <block>` line; a query is asked for as
+`"<concern>.<block>"`. Values are always bound as parameters; the files run unchanged in the
+duckdb CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+SQL_DIR = Path(__file__).with_name("sql")
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+
+
+@functools.cache
+def _blocks(concern: str) -> dict[str, str]:
+    text = (SQL_DIR / f"{concern}.sql").read_text(encoding="utf-8")
+    parts = _NAME.split(text)
+    return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2])}
+
+
+def sql(name: str) -> str:
+    """The SQL of block `name` ("concern.block")."""
+    concern, _, block = name.partition(".")
+    blocks = _blocks(concern)
+    if block not in blocks:
+        raise KeyError(f"no SQL block {block!r} in sql/{concern}.sql; have: {', '.join(sorted(blocks))}")
+    return blocks[block]

@@ -1,0 +1,104 @@
+-- The canonical store: OCEL 2.0-aligned (events, objects, their qualified relations and
+-- attribute changes) plus the spans as received, load lineage and rejected records.
+-- Every timestamp is UTC (TIMESTAMP without zone); the source's zone is applied at collection.
+-- No PRIMARY KEYs: loads deduplicate by set operations on the batch (keys noted per table),
+-- which is an order of magnitude faster than index maintenance on bulk inserts.
+
+CREATE TABLE IF NOT EXISTS schema_info (
+    version     INTEGER NOT NULL,
+    created_at  TIMESTAMP NOT NULL
+);
+
+-- One row per load (a file, an OTLP request, a replay). key: batch_id
+CREATE TABLE IF NOT EXISTS ingest_batch (
+    batch_id     VARCHAR NOT NULL,
+    seq          BIGINT NOT NULL,       -- load order; the store's data version is max(seq)
+    source       VARCHAR NOT NULL,      -- file path, endpoint or 'replay'
+    kind         VARCHAR NOT NULL,      -- state_log | trace_file | otlp | replay
+    mapping      VARCHAR,               -- mapping file applied, if any
+    started_at   TIMESTAMP NOT NULL,
+    finished_at  TIMESTAMP NOT NULL,
+    accepted     BIGINT NOT NULL,       -- new events + new spans
+    duplicates   BIGINT NOT NULL,       -- events + spans already in the store or repeated in the load
+    rejected     BIGINT NOT NULL        -- records sent to dead_letter
+);
+
+-- key: event_id  ("<source system>:<source key>" or a content hash)
+CREATE TABLE IF NOT EXISTS event (
+    event_id       VARCHAR NOT NULL,
+    activity       VARCHAR NOT NULL,
+    ts             TIMESTAMP NOT NULL,
+    source_system  VARCHAR NOT NULL,
+    facility       VARCHAR,
+    actor          VARCHAR,
+    actor_kind     VARCHAR,             -- person | service
+    attributes     JSON,
+    flags          VARCHAR[],           -- data-quality marks kept with the event, e.g. timestamp_outlier
+    source_order   BIGINT NOT NULL,     -- position in the source; breaks ties of equal ts
+    batch_id       VARCHAR NOT NULL
+);
+
+-- key: object_id
+CREATE TABLE IF NOT EXISTS object (
+    object_id      VARCHAR NOT NULL,
+    object_type    VARCHAR NOT NULL,    -- requisition, purchase_order, invoice, … or an imported type
+    source_system  VARCHAR,
+    attributes     JSON,                -- attributes as first seen; later values in object_change
+    batch_id       VARCHAR NOT NULL
+);
+
+-- Attribute values over time (OCEL 2.0 object attribute changes). key: object_id, ts, attribute
+CREATE TABLE IF NOT EXISTS object_change (
+    object_id   VARCHAR NOT NULL,
+    ts          TIMESTAMP NOT NULL,
+    attribute   VARCHAR NOT NULL,
+    value       JSON,
+    batch_id    VARCHAR NOT NULL
+);
+
+-- E2O. key: event_id, object_id, qualifier
+CREATE TABLE IF NOT EXISTS event_object (
+    event_id   VARCHAR NOT NULL,
+    object_id  VARCHAR NOT NULL,
+    qualifier  VARCHAR NOT NULL DEFAULT ''
+);
+
+-- O2O. key: source_id, target_id, qualifier
+CREATE TABLE IF NOT EXISTS object_object (
+    source_id  VARCHAR NOT NULL,
+    target_id  VARCHAR NOT NULL,
+    qualifier  VARCHAR NOT NULL DEFAULT ''
+);
+
+-- OpenTelemetry spans as received; ids lower-case hex. key: trace_id, span_id
+CREATE TABLE IF NOT EXISTS span (
+    trace_id        VARCHAR NOT NULL,
+    span_id         VARCHAR NOT NULL,
+    parent_span_id  VARCHAR,
+    name            VARCHAR NOT NULL,
+    kind            VARCHAR,            -- SERVER | CLIENT | PRODUCER | CONSUMER | INTERNAL
+    service         VARCHAR,            -- resource service.name
+    start_time      TIMESTAMP NOT NULL,
+    end_time        TIMESTAMP NOT NULL,
+    status_code     VARCHAR,            -- UNSET | OK | ERROR
+    status_message  VARCHAR,
+    attributes      JSON,
+    resource        JSON,
+    scope           VARCHAR,
+    events          JSON,
+    links           JSON,
+    batch_id        VARCHAR NOT NULL
+);
+
+-- Every rejected record, kept for inspection and replay. key: letter_id (hash of source, position, raw)
+CREATE TABLE IF NOT EXISTS dead_letter (
+    letter_id    VARCHAR NOT NULL,
+    batch_id     VARCHAR NOT NULL,
+    source       VARCHAR NOT NULL,      -- file path or endpoint
+    position     VARCHAR NOT NULL,      -- "line 12", "row 7", "byte 4096", "span 3 of request"
+    raw          VARCHAR NOT NULL,      -- the record exactly as received
+    reason       VARCHAR NOT NULL,
+    mapping      VARCHAR,               -- mapping it was read with, if any (replay may take another)
+    received_at  TIMESTAMP NOT NULL,
+    replayed_in  VARCHAR                -- batch_id of the replay that accepted it
+);

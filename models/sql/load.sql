@@ -1,0 +1,62 @@
+-- Loading a batch: each insert takes the staged Arrow table `incoming`, drops rows whose key is
+-- already stored or repeated within the batch, and tags the rest with the load's batch id.
+
+-- name: insert_event
+INSERT INTO event BY NAME
+SELECT DISTINCT ON (i.event_id) i.*, $batch_id AS batch_id
+FROM incoming i ANTI JOIN event e ON e.event_id = i.event_id
+ORDER BY i.event_id, i.source_order;
+
+-- name: insert_object
+INSERT INTO object BY NAME
+SELECT DISTINCT ON (i.object_id) i.*, $batch_id AS batch_id
+FROM incoming i ANTI JOIN object o ON o.object_id = i.object_id
+ORDER BY i.object_id;
+
+-- name: insert_object_change
+INSERT INTO object_change BY NAME
+SELECT DISTINCT ON (i.object_id, i.ts, i.attribute) i.*, $batch_id AS batch_id
+FROM incoming i
+ANTI JOIN object_change c ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute
+ORDER BY i.object_id, i.ts, i.attribute;
+
+-- name: insert_event_object
+INSERT INTO event_object BY NAME
+SELECT DISTINCT i.event_id, i.object_id, coalesce(i.qualifier, '') AS qualifier
+FROM incoming i
+ANTI JOIN event_object r
+  ON r.event_id = i.event_id AND r.object_id = i.object_id AND r.qualifier = coalesce(i.qualifier, '');
+
+-- name: insert_object_object
+INSERT INTO object_object BY NAME
+SELECT DISTINCT i.source_id, i.target_id, coalesce(i.qualifier, '') AS qualifier
+FROM incoming i
+ANTI JOIN object_object r
+  ON r.source_id = i.source_id AND r.target_id = i.target_id AND r.qualifier = coalesce(i.qualifier, '');
+
+-- name: insert_span
+INSERT INTO span BY NAME
+SELECT DISTINCT ON (i.trace_id, i.span_id) i.*, $batch_id AS batch_id
+FROM incoming i ANTI JOIN span s ON s.trace_id = i.trace_id AND s.span_id = i.span_id
+ORDER BY i.trace_id, i.span_id, i.start_time;
+
+-- name: insert_dead_letter
+INSERT INTO dead_letter BY NAME
+SELECT DISTINCT ON (letter_id) *
+FROM (
+    SELECT md5(i.source || chr(31) || i.position || chr(31) || i.raw) AS letter_id,
+           $batch_id AS batch_id, i.source, i.position, i.raw, i.reason,
+           $mapping AS mapping, now()::TIMESTAMP AS received_at, NULL AS replayed_in
+    FROM incoming i
+) n
+WHERE letter_id NOT IN (SELECT letter_id FROM dead_letter)
+ORDER BY letter_id;
+
+-- name: next_seq
+SELECT coalesce(max(seq), 0) + 1 FROM ingest_batch;
+
+-- name: record_batch
+INSERT INTO ingest_batch
+    (batch_id, seq, source, kind, mapping, started_at, finished_at, accepted, duplicates, rejected)
+VALUES ($batch_id, $seq, $source, $kind, $mapping, $started_at, now()::TIMESTAMP,
+        $accepted, $duplicates, $rejected);

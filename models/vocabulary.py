@@ -1,0 +1,92 @@
+"""The names the product speaks: P2P activities, object types, systems and span attributes.
+
+Every activity, object type and `p2p.*` attribute name is written here once; everything else
+refers to these constants.
+"""
+
+# -- Canonical activities (DESIGN.md, "P2P vocabulary") -------------------------------------
+CREATE_REQUISITION = "Create Requisition"
+APPROVE_REQUISITION = "Approve Requisition"
+REJECT_REQUISITION = "Reject Requisition"
+CREATE_PURCHASE_ORDER = "Create Purchase Order"
+APPROVE_PURCHASE_ORDER = "Approve Purchase Order"
+SEND_PURCHASE_ORDER = "Send Purchase Order"
+CHANGE_PURCHASE_ORDER = "Change Purchase Order"
+CANCEL_PURCHASE_ORDER = "Cancel Purchase Order"
+RECORD_GOODS_RECEIPT = "Record Goods Receipt"
+RETURN_GOODS = "Return Goods"
+RECEIVE_INVOICE = "Receive Invoice"
+MATCH_INVOICE = "Match Invoice"
+FLAG_MATCH_EXCEPTION = "Flag Match Exception"
+ROUTE_EXCEPTION = "Route Exception"
+RESOLVE_EXCEPTION = "Resolve Exception"
+BLOCK_INVOICE = "Block Invoice"
+RELEASE_INVOICE_BLOCK = "Release Invoice Block"
+APPROVE_INVOICE = "Approve Invoice"
+POST_INVOICE = "Post Invoice"
+REJECT_INVOICE = "Reject Invoice"
+SCHEDULE_PAYMENT = "Schedule Payment"
+RELEASE_PAYMENT = "Release Payment"
+CLEAR_PAYMENT = "Clear Payment"
+CREATE_SUPPLIER = "Create Supplier"
+CHANGE_SUPPLIER_BANK_DETAILS = "Change Supplier Bank Details"
+COMPLETE_SUPPLIER_ONBOARDING = "Complete Supplier Onboarding"
+
+ACTIVITIES = (
+    CREATE_REQUISITION, APPROVE_REQUISITION, REJECT_REQUISITION,
+    CREATE_PURCHASE_ORDER, APPROVE_PURCHASE_ORDER, SEND_PURCHASE_ORDER,
+    CHANGE_PURCHASE_ORDER, CANCEL_PURCHASE_ORDER,
+    RECORD_GOODS_RECEIPT, RETURN_GOODS,
+    RECEIVE_INVOICE, MATCH_INVOICE, FLAG_MATCH_EXCEPTION, ROUTE_EXCEPTION, RESOLVE_EXCEPTION,
+    BLOCK_INVOICE, RELEASE_INVOICE_BLOCK, APPROVE_INVOICE, POST_INVOICE, REJECT_INVOICE,
+    SCHEDULE_PAYMENT, RELEASE_PAYMENT, CLEAR_PAYMENT,
+    CREATE_SUPPLIER, CHANGE_SUPPLIER_BANK_DETAILS, COMPLETE_SUPPLIER_ONBOARDING,
+)
+
+# -- Object types -----------------------------------------------------------------------------
+REQUISITION = "requisition"
+PURCHASE_ORDER = "purchase_order"
+PO_LINE = "po_line"
+GOODS_RECEIPT = "goods_receipt"
+INVOICE = "invoice"
+INVOICE_LINE = "invoice_line"
+PAYMENT = "payment"
+SUPPLIER = "supplier"
+ITEM = "item"
+CONTRACT = "contract"
+EXCEPTION = "exception"
+CASE = "case"  # the object a flat log's case becomes when its mapping names no type
+
+OBJECT_TYPES = (
+    REQUISITION, PURCHASE_ORDER, PO_LINE, GOODS_RECEIPT, INVOICE, INVOICE_LINE,
+    PAYMENT, SUPPLIER, ITEM, CONTRACT, EXCEPTION,
+)
+
+# -- Source systems of a hospital network -------------------------------------------------------
+PROCUREMENT = "procurement"        # clinical procurement platform (requisitions, catalogue)
+ERP = "erp"                        # orders, receipts, postings, payments
+AP = "ap"                          # AP automation platform (invoice capture, match, approval)
+SUPPLIER_PORTAL = "supplier_portal"
+MIDDLEWARE = "middleware"          # the integration layer that moves documents between them
+
+SYSTEMS = (PROCUREMENT, ERP, AP, SUPPLIER_PORTAL)
+
+PERSON = "person"
+SERVICE = "service"
+
+# -- Span attributes: the p2p.* namespace of DESIGN.md's span conventions --------------------
+EVENT_ID = "p2p.event.id"
+EVENT_TYPE = "p2p.event.type"          # e.g. purchase_order.created
+OBJECT_TYPE = "p2p.object.type"
+OBJECT_ID = "p2p.object.id"
+SOURCE_SYSTEM = "p2p.source.system"
+TARGET_SYSTEM = "p2p.target.system"
+FACILITY_ID = "p2p.facility.id"
+SUPPLIER_ID = "p2p.supplier.id"
+
+# OpenTelemetry semantic conventions we read
+SERVICE_NAME = "service.name"
+HTTP_STATUS_CODE = "http.response.status_code"
+
+# Data-quality flags kept on events
+TIMESTAMP_OUTLIER = "timestamp_outlier"
