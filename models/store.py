@@ -59,10 +59,6 @@ class Store:
         """Grows with every committed load; caches key on it."""
         return self.cursor().execute(sql("store.data_version")).fetchone()[0]
 
-    def stats(self) -> dict[str, int]:
-        cur = self.cursor().execute(sql("store.stats"))
-        return dict(zip([d[0] for d in cur.description], cur.fetchone()))
-
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
     def load(self, source: str, kind: str, mapping: str | None = None) -> Iterator["Load"]:
@@ -106,10 +102,10 @@ class Load:
             _check_required(name, table)
             self._cur.register("incoming", table)
             try:
-                params = {"batch_id": self.result.batch_id}
-                if name == "dead_letter":
-                    params["mapping"] = self.mapping
-                inserted = self._cur.execute(sql(f"load.insert_{name}"), params).fetchone()[0]
+                query = sql(f"load.insert_{name}")
+                params = {k: v for k, v in (("batch_id", self.result.batch_id), ("mapping", self.mapping))
+                          if f"${k}" in query}
+                inserted = self._cur.execute(query, params).fetchone()[0]
             finally:
                 self._cur.unregister("incoming")
             self.result.counts[name] = self.result.counts.get(name, 0) + inserted

@@ -1,0 +1,53 @@
+"""The dashboard's one door to the store: which store, which viewer scope, and caching.
+
+Every page asks for data through `load`, which caches a `models` function's result keyed by the
+store's data version: one committed load refreshes every page at once, and nothing stale is shown.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import streamlit as st
+
+from models.store import Store
+
+_store: Store | None = None
+
+
+def use_store(store: Store) -> None:
+    """Called once by the process that owns the store, before the dashboard serves."""
+    global _store
+    _store = store
+
+
+def store() -> Store:
+    if _store is None:
+        st.error("No store is open. Start the dashboard with `p2pobs dashboard` or `p2pobs demo`.")
+        st.stop()
+    return _store
+
+
+def viewer_scope() -> list[str] | None:
+    """The facilities this viewer may see; None is all. Access control plugs in here."""
+    return None
+
+
+def data_version() -> int:
+    return store().data_version()
+
+
+def load(fn, *args, scoped: bool = False):
+    """`fn(cursor, *args)` from models/, cached until the next load lands.
+
+    `scoped` functions also receive the viewer's facilities as `facilities=`.
+    """
+    scope = tuple(viewer_scope() or ()) if scoped else None
+    return _cached(fn.__module__, fn.__qualname__, data_version(), args, scoped, scope)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(module: str, name: str, version: int, args: tuple, scoped: bool, scope):
+    fn = getattr(importlib.import_module(module), name)
+    kwargs = {"facilities": list(scope) if scope else None} if scoped else {}
+    return fn(store().cursor(), *args, **kwargs)

@@ -1,0 +1,54 @@
+"""Drive the collectors into the store: plan the sources, load each as one transaction.
+
+Used by `p2pobs ingest`, `p2pobs demo` and the server's ingest endpoint alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collectors.errors import UnreadableSource
+from collectors.sources import plan
+from models.store import Store
+
+
+@dataclass
+class IngestSummary:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    files: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+                "files": self.files, "skipped": self.skipped, "errors": self.errors}
+
+
+def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = None) -> IngestSummary:
+    """Load every source under `paths`. A source that cannot be read is reported and left out;
+    its load rolls back, so the store keeps nothing of it, and the other sources still land."""
+    summary = IngestSummary()
+    planned = plan(paths, mapping)
+    summary.skipped = [{"path": str(p), "reason": r} for p, r in planned.skipped]
+    for source in planned.sources:
+        try:
+            result = store.ingest(source.batches(), source=str(source.path), kind=source.kind,
+                                  mapping=str(source.mapping) if source.mapping else None)
+        except UnreadableSource as exc:
+            summary.errors.append({"path": str(source.path), "error": str(exc)})
+            continue
+        summary.accepted += result.accepted
+        summary.duplicates += result.duplicates
+        summary.rejected += result.rejected
+        summary.files.append({"path": str(source.path), "kind": source.kind,
+                              "mapping": str(source.mapping) if source.mapping else None,
+                              "accepted": result.accepted, "duplicates": result.duplicates,
+                              "rejected": result.rejected})
+    return summary

@@ -1,0 +1,42 @@
+"""What the store holds, per facility and source system, and the lineage of every load."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from models.queries import sql
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, **params) -> pa.Table:
+    return con.execute(sql(name), params).to_arrow_table()
+
+
+def counts(con) -> dict[str, int]:
+    """Rows per table: events, objects, spans, dead letters, loads, …"""
+    cur = con.execute(sql("health.counts"))
+    return dict(zip([d[0] for d in cur.description], cur.fetchone()))
+
+
+def events_by_facility_system(con, facilities: list[str] | None = None) -> pa.Table:
+    """Events, activities and time range per facility and source system."""
+    return _table(con, "health.events_by_facility_system", facilities=facilities)
+
+
+def objects_by_type(con) -> pa.Table:
+    return _table(con, "health.objects_by_type")
+
+
+def spans_by_service(con, facilities: list[str] | None = None) -> pa.Table:
+    """Spans, traces and errors per integration service."""
+    return _table(con, "health.spans_by_service", facilities=facilities)
+
+
+def ingest_batches(con, limit: int = 200) -> pa.Table:
+    """The most recent loads first."""
+    return _table(con, "health.ingest_batches", limit=limit)
+
+
+def dead_letters_by_reason(con) -> pa.Table:
+    """Rejected records not yet replayed, grouped by source and reason."""
+    return _table(con, "health.dead_letters_by_reason")

@@ -1,0 +1,118 @@
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from models import health
+from models.batches import Batch, dead_letters
+from models.store import SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
+
+
+def _events(*ids: str) -> pa.Table:
+    return pa.table({
+        "event_id": list(ids),
+        "activity": ["Create Purchase Order"] * len(ids),
+        "ts": [datetime(2026, 3, 1, 9, 30)] * len(ids),
+        "source_system": ["erp"] * len(ids),
+        "source_order": list(range(len(ids))),
+    })
+
+
+def _batch() -> Batch:
+    return Batch(
+        event=_events("erp:1", "erp:2", "erp:2"),
+        object=pa.table({"object_id": ["PO-1"], "object_type": ["purchase_order"]}),
+        event_object=pa.table({"event_id": ["erp:1", "erp:2"], "object_id": ["PO-1", "PO-1"]}),
+        dead_letter=dead_letters([("erp.csv", "line 4", "x;;", "no timestamp in column changed_on")]),
+    )
+
+
+def test_store_is_created_and_reopened_with_its_data(tmp_path):
+    path = tmp_path / "nested" / "p2p.duckdb"
+    store = open_store(path)
+    store.ingest([_batch()], source="erp.csv", kind="state_log")
+    store.close()
+
+    reopened = open_store(path)
+    counts = health.counts(reopened.cursor())
+    reopened.close()
+    assert (counts["events"], counts["objects"], counts["event_objects"], counts["dead_letters"],
+            counts["batches"]) == (2, 1, 2, 1, 1)
+
+
+def test_store_of_another_schema_version_is_refused_with_a_clear_message(tmp_path):
+    path = tmp_path / "old.duckdb"
+    open_store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE schema_info SET version = 99")
+    con.close()
+
+    with pytest.raises(SchemaVersionError) as err:
+        open_store(path)
+    assert f"schema version 99; this version reads schema version {SCHEMA_VERSION}" in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_a_database_that_is_not_a_store_is_refused(tmp_path):
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE invoices (id INTEGER)")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="not a P2P Observatory store"):
+        open_store(path)
+
+
+def test_a_store_held_by_another_process_is_refused_with_advice(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "held.duckdb"
+    open_store(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(path)!r})
+        print("held", flush=True)
+        sys.stdin.read()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLockedError, match="held by another process"):
+            open_store(path)
+    finally:
+        holder.communicate("")
+
+
+def test_loading_the_same_batch_twice_changes_no_count(store):
+    first = store.ingest([_batch()], source="erp.csv", kind="state_log")
+    before = health.counts(store.cursor())
+    second = store.ingest([_batch()], source="erp.csv", kind="state_log")
+    after = health.counts(store.cursor())
+
+    assert (first.accepted, first.duplicates, first.rejected) == (2, 1, 1)
+    assert (second.accepted, second.duplicates) == (0, 3)
+    assert {k: v for k, v in after.items() if k != "batches"} == \
+           {k: v for k, v in before.items() if k != "batches"}
+    assert after["batches"] == before["batches"] + 1   # the second load is still on record
+
+
+def test_a_load_that_fails_midway_leaves_the_store_as_it_was(store):
+    def batches():
+        yield Batch(event=_events("erp:1", "erp:2"))
+        raise OSError("disk read error at byte 4096")
+
+    with pytest.raises(OSError):
+        store.ingest(batches(), source="erp.csv", kind="state_log")
+    counts = health.counts(store.cursor())
+    assert (counts["events"], counts["batches"]) == (0, 0)
+
+
+def test_every_load_is_on_record_with_its_counts(store):
+    store.ingest([_batch()], source="erp.csv", kind="state_log", mapping="mappings/erp.toml")
+    row = health.ingest_batches(store.cursor()).to_pylist()[0]
+    assert {k: row[k] for k in ("seq", "source", "kind", "mapping", "accepted", "duplicates", "rejected")} == {
+        "seq": 1, "source": "erp.csv", "kind": "state_log", "mapping": "mappings/erp.toml",
+        "accepted": 2, "duplicates": 1, "rejected": 1,
+    }
+    assert store.data_version() == 1
