@@ -1,0 +1,81 @@
+"""Reading a text file in blocks of whole lines, whatever its encoding, in bounded memory."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from pathlib import Path
+from typing import Iterator
+
+from collectors.errors import UnreadableSource
+
+BLOCK_BYTES = 8 << 20
+SNIFF_CHARS = 64 << 10
+DELIMITERS = ",;\t|"
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def encoding_of(path: str | Path, declared: str | None) -> str:
+    """The encoding to read `path` with: a BOM wins over what the mapping declares."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise UnreadableSource(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if declared is None or codecs.lookup(declared).name == "utf-8":
+        return "utf-8-sig"
+    return declared
+
+
+def line_blocks(path: str | Path, encoding: str, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, str]]:
+    """(number of the block's first line, 1-based; text of whole lines) for the file's blocks.
+    Every block but the last ends with a newline."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    line = 1
+    carry = ""
+    offset = 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                raw = f.read(block_bytes)
+                try:
+                    text = carry + decoder.decode(raw, final=not raw)
+                except UnicodeDecodeError as exc:
+                    raise UnreadableSource(
+                        f"{path}: not valid {encoding} near byte {offset + exc.start}; set "
+                        "[source].encoding in the mapping (e.g. cp1252, latin-1)") from None
+                offset += len(raw)
+                if not raw:
+                    if text:
+                        yield line, text
+                    return
+                cut = text.rfind("\n") + 1
+                if cut:
+                    block, carry = text[:cut], text[cut:]
+                    block = block.replace("\r\n", "\n") if "\r" in block else block
+                    yield line, block
+                    line += block.count("\n")
+                else:
+                    carry = text
+    except OSError as exc:
+        raise UnreadableSource(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample: csv.Sniffer over common ones, else the most frequent in the
+    header line, else a comma."""
+    lines = sample.splitlines()
+    if lines and len(sample) >= SNIFF_CHARS:
+        lines = lines[:-1]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = lines[0] if lines else ""
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","

@@ -1,0 +1,215 @@
+"""Applying a mapping to a staged chunk of a state log, in DuckDB SQL over columns.
+
+A `Translator` holds an in-memory DuckDB connection (no store: it only computes). Each chunk
+arrives as an Arrow table `src` with the 1-based line number `_line` and either the CSV's
+columns (all strings) or the JSON line `_raw`; out come the canonical tables and the
+(line, reason) of every row that could not be mapped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from collectors.mappings import Mapping
+from models.batches import Batch
+from models.vocabulary import TIMESTAMP_OUTLIER
+
+CSV, JSONL = "csv", "jsonl"
+NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+OFFSET = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def lit(value: str | None) -> str:
+    """A SQL string literal (or NULL)."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Translator:
+    def __init__(self, mapping: Mapping, flavour: str, columns: list[str] | None = None):
+        self.m = mapping
+        self.flavour = flavour
+        self.columns = columns or []
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("CREATE TEMP TABLE zones AS SELECT DISTINCT name FROM pg_timezone_names()")
+        for name, table in (("activity_map", mapping.activities), ("facility_map", mapping.facilities),
+                            ("actor_kind_map", mapping.actor_kinds)):
+            self.con.register(name, pa.table({"source": list(table), "target": list(table.values())},
+                                             schema=pa.schema([("source", pa.string()), ("target", pa.string())])))
+        self.sql = self._statements()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- expressions over `src` -------------------------------------------------------------
+    def _text(self, column: str | None) -> str:
+        if column is None:
+            return "NULL::VARCHAR"
+        if self.flavour == CSV:
+            return f"nullif(trim({ident(column)}), '')"
+        return f"nullif(trim(_xs[{self._index(column)}]), '')"
+
+    def _json(self, column: str) -> str:
+        if self.flavour == CSV:
+            v = f"nullif({ident(column)}, '')"
+            return (f"CASE WHEN {v} IS NULL THEN NULL::JSON WHEN regexp_full_match({v}, {lit(NUMBER)}) "
+                    f"THEN {v}::JSON ELSE to_json({v}) END")
+        return f"_js[{self._index(column)}]"
+
+    def _index(self, column: str) -> int:
+        """1-based position of `column` in the JSONL pre-extracted lists."""
+        return self.m.columns().index(column) + 1
+
+    @staticmethod
+    def _path(column: str) -> str:
+        return '$."' + column.replace('"', '\\"') + '"'
+
+    def _object(self, attrs: dict[str, str]) -> str:
+        if not attrs:
+            return "'{}'::JSON"
+        return "json_object(" + ", ".join(f"{lit(k)}, {self._json(c)}" for k, c in attrs.items()) + ")"
+
+    def _statements(self) -> dict[str, str]:
+        m = self.m
+        not_blank = "true"
+        if self.flavour == CSV:
+            not_blank = " OR ".join(f"{ident(c)} <> ''" for c in self.columns) or "true"
+        if m.event_id:
+            row_hash = "NULL"
+        elif self.flavour == CSV:
+            row_hash = "md5(concat_ws(chr(31), " + ", ".join([lit(m.system)] + [ident(c) for c in self.columns]) + "))"
+        else:
+            row_hash = f"md5({lit(m.system)} || chr(31) || trim(_raw))"
+        zone = (f"coalesce({self._text(m.timezone_column)}, {lit(m.timezone)})" if m.timezone_column
+                else lit(m.timezone))
+        objects = "".join(f", {self._raw_cell(o.id)} AS o{i}, {self._object(o.attributes)} AS o{i}_attrs"
+                          + "".join(f", {self._json(c)} AS o{i}_a{j}" for j, c in enumerate(o.attributes.values()))
+                          for i, o in enumerate(m.objects))
+        if self.flavour == JSONL:
+            paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
+            source = f"(SELECT *, json_extract_string(_raw, [{paths}]) AS _xs, json_extract(_raw, [{paths}]) AS _js FROM src)"
+        else:
+            source = "src"
+        stage = f"""
+            CREATE OR REPLACE TEMP TABLE s AS
+            SELECT _line, {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
+                   {zone} AS zone, {self._text(m.event_id)} AS key, {self._text(m.facility)} AS fac_src,
+                   {self._text(m.actor)} AS actor, {self._text(m.actor_kind)} AS ak_src,
+                   {self._object(m.attributes)} AS attributes, {row_hash} AS row_hash {objects}
+            FROM {source} WHERE {not_blank}"""
+
+        fmt = m.timestamp_format
+        if fmt and ("%z" in fmt or "%Z" in fmt):
+            parse = f"timezone('UTC', try_strptime(ts_text, {lit(fmt)}))"
+            has_offset = "true"
+        else:
+            naive = f"try_strptime(ts_text, {lit(fmt)})" if fmt else "try_cast(ts_text AS TIMESTAMP)"
+            has_offset = "false" if fmt else f"regexp_matches(ts_text, {lit(OFFSET)})"
+            parse = (f"CASE WHEN {has_offset} THEN timezone('UTC', try_cast(ts_text AS TIMESTAMPTZ)) "
+                     f"ELSE timezone('UTC', timezone(coalesce(z.name, 'UTC'), {naive})) END")
+        expected = f"format {fmt}" if fmt else "ISO 8601, e.g. 2024-03-31 14:05:00 or 2024-03-31T14:05:00+02:00"
+        tz_col = m.timezone_column or "timezone"
+        reasons = [
+            ("act_src IS NULL", lit(f'column "{m.activity}": empty, expected an activity')),
+            ("ts_text IS NULL", lit(f'column "{m.timestamp}": empty, expected a timestamp')),
+            ("NOT zone_ok AND NOT has_offset",
+             f"{lit(f'column {chr(34)}{tz_col}{chr(34)}: unknown time zone ')} || to_json(zone)::VARCHAR || "
+             f"{lit(', expected an IANA name such as Europe/Berlin')}"),
+            ("ts IS NULL", f"{lit(f'column {chr(34)}{m.timestamp}{chr(34)}: ')} || to_json(ts_text)::VARCHAR || "
+                           f"{lit(f' is not a timestamp, expected {expected}')}"),
+        ]
+        if m.event_id:
+            reasons.append(("key IS NULL", lit(f'column "{m.event_id}": empty, expected the source key')))
+        reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in reasons) + " END"
+        parsed = f"""
+            CREATE OR REPLACE TEMP TABLE p AS
+            SELECT *, {reason} AS reason FROM (
+                SELECT s.*, z.name IS NOT NULL AS zone_ok, coalesce({has_offset}, false) AS has_offset,
+                       {parse} AS ts
+                FROM s LEFT JOIN zones z ON z.name = s.zone)"""
+
+        parts = []
+        for i, o in enumerate(m.objects):
+            cell = f"unnest(string_split(o{i}, {lit(o.separator)}))" if o.separator else f"o{i}"
+            names = list(o.attributes)
+            cols = "".join(f"o{i}_a{j}, " for j in range(len(names)))
+            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := o{i}_a{j}::VARCHAR)" for j, n in enumerate(names))
+                      + "]") if names else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
+            key = f"nullif(regexp_extract(v, {lit(o.pattern)}, 1), '')" if o.pattern else "v"
+            oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key
+            parts.append(f"""
+                SELECT _line, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
+                       v, {oid} AS object_id, attrs, {values} AS attr_values,
+                       {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
+                       {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} AS reason
+                FROM (SELECT _line, o{i}_attrs AS attrs, {cols} nullif(trim({cell}), '') AS v FROM p)
+                WHERE v IS NOT NULL""")
+        eo = ("CREATE OR REPLACE TEMP TABLE eo AS " + " UNION ALL ".join(parts) if parts else
+              "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, 0 AS oi, NULL::VARCHAR AS type, "
+              "NULL::VARCHAR AS qualifier, NULL::VARCHAR AS v, NULL::VARCHAR AS object_id, NULL::JSON AS attrs, "
+              "[]::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
+              "NULL::VARCHAR AS reason WHERE false")
+        bad = """
+            CREATE OR REPLACE TEMP TABLE bad AS
+            SELECT _line, arg_min(reason, k) AS reason FROM (
+                SELECT _line, reason, 0 AS k FROM p WHERE reason IS NOT NULL
+                UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
+            GROUP BY _line ORDER BY _line"""
+        event_id = f"{lit(m.system + ':')} || key" if m.event_id else "row_hash"
+        actor_kind = ("coalesce(ak.target, p.ak_src)" if m.actor_kind else lit(m.default_actor_kind))
+        good = f"""
+            CREATE OR REPLACE TEMP TABLE g AS
+            SELECT {event_id} AS event_id, coalesce(a.target, p.act_src) AS activity, p.ts,
+                   {lit(m.system)} AS source_system, coalesce(f.target, p.fac_src) AS facility,
+                   p.actor, {actor_kind} AS actor_kind, p.attributes::VARCHAR AS attributes,
+                   CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
+                        THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
+                   p._line AS source_order
+            FROM p LEFT JOIN activity_map a ON a.source = p.act_src
+                   LEFT JOIN facility_map f ON f.source = p.fac_src
+                   LEFT JOIN actor_kind_map ak ON ak.source = p.ak_src
+            WHERE p._line NOT IN (SELECT _line FROM bad)"""
+        ego = """
+            CREATE OR REPLACE TEMP TABLE ego AS
+            SELECT eo.*, g.event_id, g.ts FROM eo JOIN g ON g.source_order = eo._line"""
+        links = [f"""SELECT a.object_id AS source_id, b.object_id AS target_id, {lit(k.qualifier)} AS qualifier
+                     FROM ego a JOIN ego b ON a._line = b._line AND a.type = {lit(k.source)} AND b.type = {lit(k.target)}"""
+                 for k in m.links]
+        return {
+            "stage": stage, "parsed": parsed, "eo": eo, "bad": bad, "good": good, "ego": ego,
+            "event": "SELECT * FROM g ORDER BY source_order",
+            "object": f"""SELECT DISTINCT ON (object_id) object_id, type AS object_type,
+                          {lit(m.system)} AS source_system, attrs::VARCHAR AS attributes
+                          FROM ego ORDER BY object_id, _line, oi""",
+            "object_change": """SELECT object_id, ts, a.k AS attribute, a.v AS value
+                                FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM ego)
+                                WHERE a.v IS NOT NULL AND a.v <> 'null'""",
+            "event_object": "SELECT DISTINCT event_id, object_id, qualifier FROM ego",
+            "object_object": " UNION ".join(links) if links else None,
+            "bad_rows": "SELECT _line, reason FROM bad",
+        }
+
+    def _raw_cell(self, column: str) -> str:
+        if self.flavour == CSV:
+            return ident(column)
+        return f"_xs[{self._index(column)}]"
+
+    # -- one chunk ----------------------------------------------------------------------------
+    def translate(self, src: pa.Table) -> tuple[Batch, list[tuple[int, str]]]:
+        """The canonical tables of the chunk `src`, and (line, reason) for each rejected row."""
+        con, q = self.con, self.sql
+        con.register("src", src)
+        try:
+            for step in ("stage", "parsed", "eo", "bad", "good", "ego"):
+                con.execute(q[step])
+        finally:
+            con.unregister("src")
+        out = {name: con.sql(q[name]).to_arrow_table()
+               for name in ("event", "object", "object_change", "event_object", "object_object") if q[name]}
+        bad = con.sql(q["bad_rows"]).fetchall()
+        return Batch(**out), bad
