@@ -109,7 +109,7 @@ def pm4py_mapping(system: str, columns: list[str] | tuple[str, ...] = ()) -> Map
     core = {PM4PY_CASE, PM4PY_ACTIVITY, PM4PY_TIMESTAMP, PM4PY_RESOURCE}
     case_attrs = {c[len("case:"):]: c for c in columns if c.startswith("case:") and c not in core}
     attrs = {c: c for c in columns if c and c not in core and not c.startswith("case:")
-             and not c.startswith("Unnamed")}
+             and not c.startswith("Unnamed") and not re.fullmatch(r"column_\d+", c)}
     return Mapping(
         system=system, activity=PM4PY_ACTIVITY, timestamp=PM4PY_TIMESTAMP,
         actor=PM4PY_RESOURCE if PM4PY_RESOURCE in columns else None,

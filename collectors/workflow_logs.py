@@ -40,6 +40,7 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     delimiter = (mapping.delimiter if mapping else None) or sniff_delimiter(text[:SNIFF_CHARS])
     header_end = text.find("\n") + 1 or len(text)
     header = next(csv.reader([text[:header_end].rstrip("\r\n")], delimiter=delimiter))
+    header = _unique_names(header)
     mapping = _resolve(mapping, header, source)
     translator = Translator(mapping, CSV, header)
     try:
@@ -143,12 +144,14 @@ def _jsonl_batch(tr: Translator, source: str, src: pa.Table) -> Batch:
     con = tr.con
     con.register("lines", src)
     try:
-        valid = con.sql("""SELECT _line, _raw FROM lines
-                           WHERE trim(_raw) <> '' AND json_valid(_raw) AND json_type(_raw::JSON) = 'OBJECT'""").to_arrow_table()
-        broken = con.sql("""SELECT _line, _raw, CASE WHEN json_valid(_raw)
-                                THEN 'a JSON ' || lower(json_type(_raw::JSON)) || ', expected a JSON object per line'
+        con.execute("""CREATE OR REPLACE TEMP TABLE typed AS
+                       SELECT _line, _raw, CASE WHEN json_valid(_raw) THEN json_type(_raw) END AS type
+                       FROM lines WHERE trim(_raw) <> ''""")
+        valid = con.sql("SELECT _line, _raw FROM typed WHERE type = 'OBJECT'").to_arrow_table()
+        broken = con.sql("""SELECT _line, _raw, CASE WHEN type IS NOT NULL
+                                THEN 'a JSON ' || lower(type) || ', expected a JSON object per line'
                                 ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END
-                            FROM lines WHERE trim(_raw) <> '' AND NOT (json_valid(_raw) AND json_type(_raw::JSON) = 'OBJECT')""").fetchall()
+                            FROM typed WHERE type IS DISTINCT FROM 'OBJECT'""").fetchall()
     finally:
         con.unregister("lines")
     batch, bad = tr.translate(valid)
@@ -186,6 +189,18 @@ def _resolve(mapping: Mapping | None, header: list[str], source: str) -> Mapping
             f"{source}: column(s) {', '.join(missing)} named by mapping {mapping.path or '(built-in)'} "
             f"not in the header; columns: {', '.join(header[:30])}")
     return mapping
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names usable as columns: an empty name becomes column_<n>, a repeated one name_<n>."""
+    out, seen = [], set()
+    for i, h in enumerate(header, 1):
+        name = h or f"column_{i}"
+        if name in seen:
+            name = f"{name}_{i}"
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 def _block_bytes(path: str | Path, encoding: str, batch_rows: int) -> int:
