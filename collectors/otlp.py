@@ -43,6 +43,8 @@ class DecodedTraces:
         """The partial_success error message: the first few reasons."""
         return "; ".join(self.messages[:5])
 
+    message = error_message
+
 
 def decode_traces(body: bytes, content_type: str, source: str = "otlp") -> DecodedTraces:
     """Decode an ExportTraceServiceRequest body. Raises BadRequest (status 400) if it does not
@@ -55,46 +57,67 @@ def decode_traces(body: bytes, content_type: str, source: str = "otlp") -> Decod
         except (DecodeError, ValueError) as exc:
             raise BadRequest(f"body is not a protobuf ExportTraceServiceRequest ({exc})") from exc
     elif kind == JSON:
-        request = parse_json_request(body)
+        request, invalid = parse_json_request(body)
+        return decode_request(request, source, invalid)
     else:
         raise BadRequest(f"content type {content_type!r} is not supported; accepted: {', '.join(CONTENT_TYPES)}")
     return decode_request(request, source)
 
 
-def parse_json_request(body: bytes | str | dict) -> ExportTraceServiceRequest:
-    """An OTLP/JSON ExportTraceServiceRequest (bytes, text or an already parsed dict)."""
+def parse_json_request(body: bytes | str | dict) -> tuple[ExportTraceServiceRequest, dict[int, str]]:
+    """An OTLP/JSON ExportTraceServiceRequest (bytes, text or an already parsed dict), and the
+    reasons of spans (by 1-based position in the request) whose ids are neither hex nor base64."""
     try:
         doc = body if isinstance(body, dict) else json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"body is not JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise BadRequest("body is JSON but not an object; expected {\"resourceSpans\": [...]}")
+    invalid: dict[int, str] = {}
+    n = 0
     for rs in doc.get("resourceSpans") or []:
         for ss in (rs or {}).get("scopeSpans") or (rs or {}).get("instrumentationLibrarySpans") or []:
             for span in (ss or {}).get("spans") or []:
-                _ids_to_base64(span)
+                n += 1
+                if not isinstance(span, dict):
+                    continue
+                problem = _ids_to_base64(span)
                 for link in span.get("links") or []:
-                    _ids_to_base64(link)
+                    if isinstance(link, dict):
+                        _ids_to_base64(link)
+                if problem:
+                    invalid[n] = problem
         if rs and "instrumentationLibrarySpans" in rs and "scopeSpans" not in rs:
             rs["scopeSpans"] = rs.pop("instrumentationLibrarySpans")
     request = ExportTraceServiceRequest()
     try:
         json_format.ParseDict(doc, request, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
         raise BadRequest(f"body is not an OTLP/JSON ExportTraceServiceRequest ({exc})") from exc
-    return request
+    return request, invalid
 
 
-def _ids_to_base64(obj: dict) -> None:
+def _ids_to_base64(obj: dict) -> str | None:
     """OTLP/JSON writes ids as hex; the proto3 JSON mapping wants base64. Values that are not
-    hex of an id's length are taken as base64 already."""
+    hex are taken as base64 already; a value that is neither is blanked and its problem returned."""
+    problem = None
     for key in _ID_KEYS:
         value = obj.get(key)
-        if isinstance(value, str) and value and len(value) in (16, 32) and _HEX.match(value):
+        if not isinstance(value, str) or not value:
+            continue
+        if len(value) % 2 == 0 and _HEX.match(value):
             obj[key] = base64.b64encode(binascii.unhexlify(value)).decode("ascii")
+            continue
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            obj[key] = ""
+            problem = problem or f"{key} {value!r} is neither hex nor base64"
+    return problem
 
 
-def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> DecodedTraces:
+def decode_request(request: ExportTraceServiceRequest, source: str = "otlp",
+                   invalid: dict[int, str] | None = None) -> DecodedTraces:
     rows, rejects = [], []
     n = 0
     for rs in request.resource_spans:
@@ -105,8 +128,10 @@ def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> 
             for span in ss.spans:
                 n += 1
                 trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
-                reason = None
-                if len(span.trace_id) != 16 or not any(span.trace_id):
+                reason = (invalid or {}).get(n)
+                if reason:
+                    pass
+                elif len(span.trace_id) != 16 or not any(span.trace_id):
                     reason = f"traceId {trace_id!r} is not 16 bytes of which one is non-zero"
                 elif len(span.span_id) != 8 or not any(span.span_id):
                     reason = f"spanId {span_id!r} is not 8 bytes of which one is non-zero"

@@ -63,13 +63,18 @@ def _otlp(text: str, source: str) -> Iterator[Batch]:
     for line, request in requests:
         where = source if line is None else f"{source} line {line}"
         try:
-            decoded = decode_request(parse_json_request(request if isinstance(request, dict) else request.encode()), where)
+            decoded = _decode(request, where)
         except BadRequest as exc:
             if line is None:
                 raise UnreadableSource(f"{source}: {exc}") from exc
             yield Batch(dead_letter=dead_letters([(source, f"line {line}", request, str(exc))]))
             continue
         yield decoded.batch
+
+
+def _decode(request, where: str):
+    parsed, invalid = parse_json_request(request if isinstance(request, dict) else request.encode())
+    return decode_request(parsed, where, invalid)
 
 
 # -- Zipkin v2 ----------------------------------------------------------------------------------
