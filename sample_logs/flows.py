@@ -238,7 +238,7 @@ def _invoices(rng, network, zones, plan, c):
     # after-the-fact orders: the supplier invoiced before anyone raised the requisition
     atf = po["after_the_fact"]
     date = np.where(atf, po["req_create"] - rng.integers(3 * D, 25 * D, n), date)
-    on_portal = network.supplier_on_portal[sup] & ~atf
+    on_portal = network.supplier_on_portal[sup] & ~atf & ~po["forced_outage"]
     submit = np.where(on_portal, date + rng.integers(30 * M, 30 * H, n), -1)
 
     inv = billed
@@ -353,7 +353,7 @@ def _match(rng, network, zones, plan, c):
     approve = clock.next_business_moment(
         zones, fac, cleared + np.where(po["stat"][p], _lognormal_ms(rng, 1, k), _lognormal_ms(rng, 8, k)))
     approver = people["dept_approver"][fac, dep].astype(object)
-    four_eyes = (po["buyer"][p] == plan.four_eyes_person) & (rng.random(k) < 0.7)
+    four_eyes = (po["buyer"][p] == plan.four_eyes_person) & (rng.random(k) < 0.5)
     approver[four_eyes] = plan.four_eyes_person
     # AP catches some duplicates at approval and rejects them; the rest are paid twice
     rejected = (inv["duplicate_of"] > 0) & (rng.random(k) < 0.3)

@@ -50,6 +50,8 @@ def money(x: np.ndarray) -> pa.Array:
 def by_month(table: pa.Table, time_ms: np.ndarray):
     """(yyyy-mm, slice) pairs in month order; the table is already sorted by time."""
     month = (time_ms // clock.MS_DAY).astype("datetime64[D]").astype("datetime64[M]")
+    # supplier master history before the business year goes into one file, not dozens
+    month = np.maximum(month, np.datetime64(clock.YEAR_START.strftime("%Y-%m"), "M") - 1)
     keys, starts = np.unique(month, return_index=True)
     ends = list(starts[1:]) + [len(time_ms)]
     for k, s, e in zip(keys, starts, ends):

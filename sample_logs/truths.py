@@ -59,7 +59,7 @@ class Plan:
         po["stat"] = po["stat"] | forced       # urgent orders: approved within the hour
         po["after_the_fact"], po["forced_outage"] = atf, forced
         # the four-eyes person buys for their facility like any buyer
-        mine = (po["facility"] == 0) & (rng.random(n) < 0.12)
+        mine = (po["facility"] == 0) & (rng.random(n) < 0.05)
         po["buyer"] = np.where(mine, self.four_eyes_person, po["buyer"])
 
     def choose_duplicates(self, rng, invoice_po: np.ndarray, po: dict, m: int) -> np.ndarray:
