@@ -197,11 +197,11 @@ def invoice_number(style: np.ndarray, seq: np.ndarray) -> np.ndarray:
 
 def reformatted_invoice_number(numbers: np.ndarray) -> np.ndarray:
     """How a resubmitted duplicate looks: lower case, no separators, no leading zeros
-    ("INV-00123" -> "inv123"); a plain number gains a suffix so it still differs."""
+    ("INV-00123" -> "inv123"); a plain number gains an "inv" prefix so it still differs."""
     out = []
     for text in numbers:
         letters = "".join(ch for ch in text if ch.isalpha()).lower()
         digits = "".join(ch for ch in text if ch.isdigit()).lstrip("0") or "0"
         new = letters + digits
-        out.append(new if new != text else new + "-1")
+        out.append(new if new != text else "inv" + digits)   # "5836" -> "inv5836"
     return np.array(out, dtype=object)

@@ -45,14 +45,17 @@ class Plan:
         buyer = str(network.people["buyer"][0, 1])
         watch = rng.choice(len(network.supplier_number), 2, replace=False)
         return cls(start, start + 6 * clock.MS_HOUR, over, round(float(rng.uniform(7, 12)), 1), buyer,
-                   watch, 2, net.DEPARTMENTS.index(next(d for d in net.DEPARTMENTS if d[0] == "LAB")))
+                   watch, 1, net.DEPARTMENTS.index(next(d for d in net.DEPARTMENTS if d[0] == "LAB")))
 
     # -- decisions the flows ask for ---------------------------------------------------------
     def choose_order_truths(self, rng, network, po: dict) -> None:
         n = len(po["number"])
         from sample_logs.flows import BILL_ONLY, STOCK
         in_dept = (po["facility"] == self.after_the_fact_facility) & (po["department"] == self.after_the_fact_department)
-        atf = (po["flow"] != BILL_ONLY) & np.where(in_dept, rng.random(n) < 0.45, rng.random(n) < 0.002)
+        eligible = po["flow"] != BILL_ONLY
+        atf = eligible & np.where(in_dept, rng.random(n) < 0.5, rng.random(n) < 0.002)
+        # small networks still get a visible cluster: at least three in the department
+        atf[np.flatnonzero(in_dept & eligible)[:3]] = True
         candidates = np.flatnonzero((po["flow"] == STOCK) & ~atf)
         forced = np.zeros(n, bool)
         forced[rng.choice(candidates, min(len(candidates), max(4, n // 400)), replace=False)] = True
