@@ -353,7 +353,7 @@ def _match(rng, network, zones, plan, c):
     approve = clock.next_business_moment(
         zones, fac, cleared + np.where(po["stat"][p], _lognormal_ms(rng, 1, k), _lognormal_ms(rng, 8, k)))
     approver = people["dept_approver"][fac, dep].astype(object)
-    four_eyes = (po["buyer"][p] == plan.four_eyes_person) & (rng.random(k) < 0.5)
+    four_eyes = (po["buyer"][p] == plan.four_eyes_person) & (rng.random(k) < 0.15)
     approver[four_eyes] = plan.four_eyes_person
     # AP catches some duplicates at approval and rejects them; the rest are paid twice
     rejected = (inv["duplicate_of"] > 0) & (rng.random(k) < 0.3)

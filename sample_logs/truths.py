@@ -41,7 +41,8 @@ class Plan:
         day = week * 7 + (1 - clock.YEAR_START.weekday()) % 7 + int(rng.integers(0, 3))
         start = int(zones.from_local(0, np.array([clock.START_MS + day * clock.MS_DAY + 10 * clock.MS_HOUR]))[0])
         supplies = np.flatnonzero(network.supplier_category == net.CATEGORY_NAMES.index("medical_supplies"))
-        over = int(supplies[min(len(supplies) - 1, 3 + int(rng.integers(0, 3)))])   # a mid-size one
+        # the second or third biggest in its category: orders at any size, but not the leader
+        over = int(supplies[min(len(supplies) - 1, 1 + int(rng.integers(0, 2)))])
         buyer = str(network.people["buyer"][0, 1])
         watch = rng.choice(len(network.supplier_number), 2, replace=False)
         return cls(start, start + 6 * clock.MS_HOUR, over, round(float(rng.uniform(7, 12)), 1), buyer,
@@ -61,9 +62,6 @@ class Plan:
         forced[rng.choice(candidates, min(len(candidates), max(4, n // 400)), replace=False)] = True
         po["stat"] = po["stat"] | forced       # urgent orders: approved within the hour
         po["after_the_fact"], po["forced_outage"] = atf, forced
-        # the four-eyes person buys for their facility like any buyer
-        mine = (po["facility"] == 0) & (rng.random(n) < 0.05)
-        po["buyer"] = np.where(mine, self.four_eyes_person, po["buyer"])
 
     def choose_duplicates(self, rng, invoice_po: np.ndarray, po: dict, m: int) -> np.ndarray:
         ok = np.flatnonzero(~po["after_the_fact"][invoice_po] & ~po["forced_outage"][invoice_po])
