@@ -21,8 +21,9 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    settings = resolve({"db": getattr(args, "db", None), "port": getattr(args, "port", None)},
-                       dict(os.environ))
+    flags = {name: getattr(args, name, None) for name in
+             ("db", "host", "port", "otlp_host", "otlp_port", "inbox", "max_request_bytes")}
+    settings = resolve(flags, dict(os.environ))
     from models.store import StoreError
 
     try:
@@ -52,26 +53,35 @@ def cmd_simulate(args, settings: Settings) -> int:
 def cmd_ingest(args, settings: Settings) -> int:
     """Load state logs and trace files (files or directories) into the store."""
     from app.ingest import ingest
+    from app.serve import running_server
     from models.store import open_store
 
-    store = open_store(settings.db)
-    try:
-        summary = ingest(store, args.paths, args.mapping)
-    finally:
-        store.close()
-    if args.json:
-        _print_json(summary.as_dict())
+    server = running_server(settings.db)
+    if server:   # the server owns the store: hand it the work
+        summary = _post_json(f"{server}/api/ingest", {
+            "paths": [str(Path(p).resolve()) for p in args.paths],
+            "mapping": str(Path(args.mapping).resolve()) if args.mapping else None,
+        })
     else:
-        for f in summary.files:
+        store = open_store(settings.db)
+        try:
+            summary = ingest(store, args.paths, args.mapping).as_dict()
+        finally:
+            store.close()
+    if args.json:
+        _print_json(summary)
+    else:
+        for f in summary["files"]:
             print(f"{f['path']}  {f['kind']}  accepted {f['accepted']:,}  "
                   f"duplicates {f['duplicates']:,}  rejected {f['rejected']:,}")
-        for s in summary.skipped:
+        for s in summary["skipped"]:
             print(f"skipped {s['path']}: {s['reason']}")
-        for e in summary.errors:
+        for e in summary["errors"]:
             print(f"error: {e['error']}", file=sys.stderr)
-        print(f"total: accepted {summary.accepted:,}, duplicates {summary.duplicates:,}, "
-              f"rejected {summary.rejected:,} ({len(summary.files)} sources into {settings.db})")
-    return EXIT_OK if summary.ok else EXIT_PARTIAL
+        via = f" via {server}" if server else ""
+        print(f"total: accepted {summary['accepted']:,}, duplicates {summary['duplicates']:,}, "
+              f"rejected {summary['rejected']:,} ({len(summary['files'])} sources into {settings.db}{via})")
+    return EXIT_PARTIAL if summary["errors"] else EXIT_OK
 
 
 def cmd_stats(args, settings: Settings) -> int:
@@ -79,11 +89,20 @@ def cmd_stats(args, settings: Settings) -> int:
     from models import health
     from models.store import open_store
 
-    store = open_store(settings.db)
-    try:
-        counts = health.counts(store.cursor())
-    finally:
-        store.close()
+    from app.serve import running_server
+
+    server = running_server(settings.db)
+    if server:
+        import urllib.request
+
+        with urllib.request.urlopen(f"{server}/api/stats", timeout=60) as reply:
+            counts = json.loads(reply.read())
+    else:
+        store = open_store(settings.db)
+        try:
+            counts = health.counts(store.cursor())
+        finally:
+            store.close()
     if args.json:
         _print_json(counts)
     else:
@@ -93,13 +112,27 @@ def cmd_stats(args, settings: Settings) -> int:
 
 
 def cmd_dashboard(args, settings: Settings) -> int:
-    """Serve the dashboard over the store (this process owns the store while it runs)."""
+    """Serve the dashboard and the ingest API over the store."""
+    return _serve(settings, dashboard=True, receiver=False, open_browser=not args.no_browser)
+
+
+def cmd_receive(args, settings: Settings) -> int:
+    """Run the OTLP/HTTP trace receiver alone."""
+    return _serve(settings, dashboard=False, receiver=True)
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    """Own the store: dashboard, ingest API, OTLP receiver and (with --inbox) a watched folder."""
+    return _serve(settings, dashboard=True, receiver=True, open_browser=not args.no_browser)
+
+
+def _serve(settings: Settings, **how) -> int:
     from app.serve import serve
     from models.store import open_store
 
     store = open_store(settings.db)
     try:
-        serve(store, settings, open_browser=not args.no_browser)
+        serve(store, settings, **how)
     finally:
         store.close()
     return EXIT_OK
@@ -125,7 +158,7 @@ def cmd_demo(args, settings: Settings) -> int:
               f"in {time.perf_counter() - started:.1f} s", flush=True)
         for e in summary.errors:
             print(f"error: {e['error']}", file=sys.stderr)
-        serve(store, settings, open_browser=not args.no_browser)
+        serve(store, settings, receiver=False, open_browser=not args.no_browser)
     finally:
         store.close()
     return EXIT_OK
@@ -158,10 +191,25 @@ def _parser() -> argparse.ArgumentParser:
 
     command("stats", cmd_stats, db=True, json_out=True)
 
-    for name, fn in (("dashboard", cmd_dashboard), ("demo", cmd_demo)):
-        p = command(name, fn, db=True)
-        p.add_argument("--port", type=int, help="dashboard port (env P2POBS_PORT; default 8501)")
-        p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    def listen(p, dashboard=True, receiver=False):
+        if dashboard:
+            p.add_argument("--host", help="dashboard address (env P2POBS_HOST; default 127.0.0.1)")
+            p.add_argument("--port", type=int, help="dashboard port (env P2POBS_PORT; default 8501)")
+            p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+        if receiver:
+            p.add_argument("--otlp-host", help="receiver address (env P2POBS_OTLP_HOST; default 127.0.0.1)")
+            p.add_argument("--otlp-port", type=int, help="receiver port (env P2POBS_OTLP_PORT; default 4318)")
+            p.add_argument("--max-request-bytes", type=_positive,
+                           help="largest request, as sent and decompressed (default 16 MiB)")
+
+    listen(command("dashboard", cmd_dashboard, db=True))
+    p = command("serve", cmd_serve, db=True)
+    listen(p, receiver=True)
+    p.add_argument("--inbox", help="folder to watch for files to ingest (env P2POBS_INBOX)")
+    listen(command("receive", cmd_receive, db=True), dashboard=False, receiver=True)
+
+    p = command("demo", cmd_demo, db=True)
+    listen(p)
     p.add_argument("--orders", type=_positive, default=2000, help="purchase orders (default 2000)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--out", default="data/demo", help="where the simulated logs go (default data/demo)")
@@ -173,6 +221,15 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
     return value
+
+
+def _post_json(url: str, body: dict) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=3600) as reply:
+        return json.loads(reply.read())
 
 
 def _print_json(value) -> None:

@@ -1,57 +1,147 @@
-"""The long-lived process that owns the store and serves the dashboard.
+"""The long-lived process that owns the store: dashboard, ingest API, OTLP receiver, inbox.
 
-DuckDB lets one process hold a database file, so the dashboard runs inside the owner: the
-Streamlit app is mounted as an ASGI app (`st.App`) next to the project's own routes, and pages
-read the same store through per-thread cursors. They see committed loads only, never a lock error.
+DuckDB lets one process hold a database file, so everything that reads or writes the store runs
+here: the Streamlit app is mounted as an ASGI app (`st.App`) beside the ingest API, the OTLP
+receiver listens on its own port, and pages read through per-thread cursors. Readers see
+committed loads only, so a page open during a large ingest never meets a lock error. The
+server file beside the database tells CLI commands in other shells where to send their work.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import json
+import os
 import webbrowser
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app import data
+from app.inbox import watch_inbox
+from app.ingest import ingest
+from collectors.receiver import TRACES_PATH, ReceiverConfig, traces_route
 from models import health
 from models.settings import Settings
 from models.store import Store
+from models.write_queue import WriteQueue
 
 DASHBOARD = Path(__file__).with_name("dashboard.py")
 
 
 def dashboard_app(store: Store) -> st.App:
+    """The dashboard with the ingest API beside it, over `store`."""
     data.use_store(store)
 
     async def stats(request: Request) -> JSONResponse:
-        return JSONResponse(health.counts(store.cursor()))
+        return JSONResponse(await run_in_threadpool(health.counts, store.cursor()))
 
-    return st.App(str(DASHBOARD), routes=[Route("/api/stats", stats)])
+    async def ingest_paths(request: Request) -> JSONResponse:
+        body = await request.json()
+        paths, mapping = body.get("paths"), body.get("mapping")
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            return JSONResponse({"error": "body must be {\"paths\": [\"/abs/path\", …], \"mapping\": null}"},
+                                status_code=400)
+        summary = await run_in_threadpool(ingest, store, paths, mapping)
+        return JSONResponse(summary.as_dict())
+
+    return st.App(str(DASHBOARD), routes=[
+        Route("/api/stats", stats),
+        Route("/api/ingest", ingest_paths, methods=["POST"]),
+    ])
 
 
-def url(settings: Settings) -> str:
+def receiver_app(writer: WriteQueue, settings: Settings) -> Starlette:
+    config = ReceiverConfig(max_request_bytes=settings.max_request_bytes, token=settings.otlp_token or None)
+    return Starlette(routes=[traces_route(writer.submit, config)])
+
+
+def dashboard_url(settings: Settings) -> str:
     host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     return f"http://{host}:{settings.port}"
 
 
-def serve(store: Store, settings: Settings, *, open_browser: bool = False) -> None:
-    """Serve until interrupted. Prints the URL once the server listens."""
-    server = uvicorn.Server(uvicorn.Config(
-        dashboard_app(store), host=settings.host, port=settings.port, log_level="warning",
-    ))
+def serve(store: Store, settings: Settings, *, dashboard: bool = True, receiver: bool = True,
+          open_browser: bool = False) -> None:
+    """Serve until interrupted; prints where once every server listens."""
+    writer = WriteQueue(store, source=f"otlp {TRACES_PATH}", kind="otlp")
+    servers, lines = [], []
+    if dashboard:
+        servers.append(_server(dashboard_app(store), settings.host, settings.port))
+        lines.append(f"Dashboard:      {dashboard_url(settings)}")
+    if receiver:
+        servers.append(_server(receiver_app(writer, settings), settings.otlp_host, settings.otlp_port))
+        lines.append(f"OTLP receiver:  http://{settings.otlp_host}:{settings.otlp_port}{TRACES_PATH}")
+    if settings.inbox:
+        lines.append(f"Inbox:          {settings.inbox}")
+    try:
+        with _server_file(store, settings, dashboard):
+            asyncio.run(_run(servers, lines, store, settings, open_browser and dashboard))
+    finally:
+        writer.close()
 
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            threading.Event().wait(0.1)
-        if server.started:
-            print(f"Dashboard: {url(settings)}  (Ctrl+C to stop)", flush=True)
-            if open_browser:
-                webbrowser.open(url(settings))
 
-    threading.Thread(target=announce, daemon=True).start()
-    server.run()
+def _server(app, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
+async def _run(servers, lines, store, settings, open_browser) -> None:
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):   # a server failed to start (port in use, …)
+            break
+        await asyncio.sleep(0.05)
+    else:
+        print("\n".join(lines) + "\n(Ctrl+C to stop)", flush=True)
+        if open_browser:
+            webbrowser.open(dashboard_url(settings))
+        if settings.inbox:
+            tasks.append(asyncio.create_task(watch_inbox(store, Path(settings.inbox))))
+    # uvicorn gives Ctrl+C to one server only: when any stops, stop them all.
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for s in servers:
+        s.should_exit = True
+    for t in pending:
+        if t in tasks[len(servers):]:
+            t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for t in done:
+        if not t.cancelled() and t.exception() and not isinstance(t.exception(), SystemExit):
+            raise t.exception()
+    if any(not s.started for s in servers):
+        raise SystemExit("a server could not start (is the port in use?)")
+
+
+# -- finding a running server ----------------------------------------------------------------
+def server_file(db: str) -> Path:
+    return Path(db).with_name(Path(db).name + ".server.json")
+
+
+@contextmanager
+def _server_file(store: Store, settings: Settings, dashboard: bool):
+    path = server_file(store.path)
+    if dashboard:
+        path.write_text(json.dumps({"url": f"http://127.0.0.1:{settings.port}", "pid": os.getpid()}))
+    try:
+        yield
+    finally:
+        if dashboard:
+            path.unlink(missing_ok=True)
+
+
+def running_server(db: str) -> str | None:
+    """The URL of the server that owns `db`, if one is running."""
+    path = server_file(db)
+    try:
+        info = json.loads(path.read_text())
+        os.kill(info["pid"], 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return info["url"]

@@ -9,7 +9,7 @@ from models.queries import sql
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, **params) -> pa.Table:
-    return con.execute(sql(name), params).to_arrow_table()
+    return con.sql(sql(name), params=params).to_arrow_table()
 
 
 def counts(con) -> dict[str, int]:

@@ -20,6 +20,10 @@ class Settings:
     port: int = _setting(8501, "P2POBS_PORT", "port of the dashboard and ingest API")
     otlp_host: str = _setting("127.0.0.1", "P2POBS_OTLP_HOST", "address of the OTLP/HTTP receiver")
     otlp_port: int = _setting(4318, "P2POBS_OTLP_PORT", "port of the OTLP/HTTP receiver")
+    otlp_token: str = _setting("", "P2POBS_OTLP_TOKEN", "bearer token the receiver requires (empty: none)")
+    max_request_bytes: int = _setting(16 * 1024 * 1024, "P2POBS_MAX_REQUEST_BYTES",
+                                      "largest OTLP request accepted, as sent and decompressed")
+    inbox: str = _setting("", "P2POBS_INBOX", "folder `serve` watches for files to ingest (empty: none)")
 
 
 def resolve(flags: dict, environ: dict) -> Settings:

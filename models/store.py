@@ -46,6 +46,7 @@ class Store:
         self._con = con
         self._write = threading.Lock()
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []   # to close them all on close()
 
     # -- reading -------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -53,6 +54,7 @@ class Store:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._local.cursor = self._con.cursor()
+            self._cursors.append(cur)
         return cur
 
     def data_version(self) -> int:
@@ -85,6 +87,9 @@ class Store:
         return load.result
 
     def close(self) -> None:
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
         self._con.close()
 
 
@@ -115,6 +120,16 @@ class Load:
             elif name == "dead_letter":
                 self.result.rejected += table.num_rows
 
+    def write_counted(self, batch: Batch) -> LoadResult:
+        """`write`, returning what this batch alone added (for one submission of a group)."""
+        before = LoadResult(self.result.batch_id, self.source, self.result.accepted,
+                            self.result.duplicates, self.result.rejected, dict(self.result.counts))
+        self.write(batch)
+        r = self.result
+        return LoadResult(r.batch_id, self.source, r.accepted - before.accepted,
+                          r.duplicates - before.duplicates, r.rejected - before.rejected,
+                          {k: v - before.counts.get(k, 0) for k, v in r.counts.items()})
+
     def finish(self) -> None:
         r = self.result
         seq = self._cur.execute(sql("load.next_seq")).fetchone()[0]
@@ -135,9 +150,9 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLockedError(
-                f"{path} is held by another process (DuckDB allows one). If `p2pobs serve` is "
-                "running, send work to it (the CLI does this by itself when --server is given "
-                "or P2POBS_SERVER is set); otherwise stop the process that holds the file."
+                f"{path} is held by another process (DuckDB lets one process open it). "
+                "Commands reach a `p2pobs serve` / `dashboard` that owns this file by themselves; "
+                "otherwise stop the process that holds it, or use another --db."
             ) from exc
         raise StoreError(f"cannot open {path}: {exc}") from exc
     try:

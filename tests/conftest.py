@@ -20,3 +20,55 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"the shared real-data folder is not beside the repository ({REAL_DATA.name})")
     return REAL_DATA
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`p2pobs serve` (or another serving command) as a real subprocess on free ports."""
+
+    def __init__(self, tmp_path: Path, command: str = "serve", *extra: str):
+        import subprocess
+        import sys
+
+        self.db = tmp_path / "p2p.duckdb"
+        self.port, self.otlp_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.otlp_url = f"http://127.0.0.1:{self.otlp_port}/v1/traces"
+        args = [sys.executable, "-m", "app.cli", command, "--db", str(self.db)]
+        if command in ("serve", "dashboard", "demo"):
+            args += ["--port", str(self.port), "--no-browser"]
+        if command in ("serve", "receive"):
+            args += ["--otlp-port", str(self.otlp_port)]
+        self.process = subprocess.Popen(args + list(extra), cwd=tmp_path, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True,
+                                        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+        self.output = []
+        for line in self.process.stdout:   # wait until it says it listens
+            self.output.append(line)
+            if "Ctrl+C" in line:
+                break
+        else:
+            raise RuntimeError(f"{command} did not start:\n{''.join(self.output)}")
+
+    def stop(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except Exception:
+            self.process.kill()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    server = Server(tmp_path)
+    yield server
+    server.stop()
