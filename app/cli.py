@@ -53,7 +53,7 @@ def cmd_simulate(args, settings: Settings) -> int:
 def cmd_ingest(args, settings: Settings) -> int:
     """Load state logs and trace files (files or directories) into the store."""
     from app.ingest import ingest
-    from app.serve import running_server
+    from app.server_file import running_server
     from models.store import open_store
 
     server = running_server(settings.db)
@@ -89,7 +89,7 @@ def cmd_stats(args, settings: Settings) -> int:
     from models import health
     from models.store import open_store
 
-    from app.serve import running_server
+    from app.server_file import running_server
 
     server = running_server(settings.db)
     if server:

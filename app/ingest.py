@@ -37,7 +37,7 @@ def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = N
     summary = IngestSummary()
     planned = plan(paths, mapping)
     summary.skipped = [{"path": str(p), "reason": r} for p, r in planned.skipped]
-    for source in planned.sources:
+    for source in planned:
         try:
             result = store.ingest(source.batches(), source=str(source.path), kind=source.kind,
                                   mapping=str(source.mapping) if source.mapping else None)

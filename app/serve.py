@@ -10,10 +10,8 @@ server file beside the database tells CLI commands in other shells where to send
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import webbrowser
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
 import streamlit as st
@@ -24,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import data
 from app.inbox import watch_inbox
 from app.ingest import ingest
+from app.server_file import announced
 from collectors.receiver import TRACES_PATH, ReceiverConfig, traces_route
 from models import health
 from models.settings import Settings
@@ -38,6 +36,8 @@ DASHBOARD = Path(__file__).with_name("dashboard.py")
 
 def dashboard_app(store: Store) -> st.App:
     """The dashboard with the ingest API beside it, over `store`."""
+    from app import data   # imported here: its caches belong to the Streamlit runtime
+
     data.use_store(store)
 
     async def stats(request: Request) -> JSONResponse:
@@ -82,7 +82,7 @@ def serve(store: Store, settings: Settings, *, dashboard: bool = True, receiver:
     if settings.inbox:
         lines.append(f"Inbox:          {settings.inbox}")
     try:
-        with _server_file(store, settings, dashboard):
+        with announced(store.path, settings.port) if dashboard else nullcontext():
             asyncio.run(_run(servers, lines, store, settings, open_browser and dashboard))
     finally:
         writer.close()
@@ -117,31 +117,3 @@ async def _run(servers, lines, store, settings, open_browser) -> None:
             raise t.exception()
     if any(not s.started for s in servers):
         raise SystemExit("a server could not start (is the port in use?)")
-
-
-# -- finding a running server ----------------------------------------------------------------
-def server_file(db: str) -> Path:
-    return Path(db).with_name(Path(db).name + ".server.json")
-
-
-@contextmanager
-def _server_file(store: Store, settings: Settings, dashboard: bool):
-    path = server_file(store.path)
-    if dashboard:
-        path.write_text(json.dumps({"url": f"http://127.0.0.1:{settings.port}", "pid": os.getpid()}))
-    try:
-        yield
-    finally:
-        if dashboard:
-            path.unlink(missing_ok=True)
-
-
-def running_server(db: str) -> str | None:
-    """The URL of the server that owns `db`, if one is running."""
-    path = server_file(db)
-    try:
-        info = json.loads(path.read_text())
-        os.kill(info["pid"], 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return info["url"]
