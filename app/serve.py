@@ -10,11 +10,13 @@ server file beside the database tells CLI commands in other shells where to send
 from __future__ import annotations
 
 import asyncio
+import tomllib
 import webbrowser
 from contextlib import nullcontext
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config as st_config
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -32,12 +34,27 @@ from models.store import Store
 from models.write_queue import WriteQueue
 
 DASHBOARD = Path(__file__).with_name("dashboard.py")
+STREAMLIT_CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+
+
+def apply_streamlit_config(path: Path = STREAMLIT_CONFIG) -> None:
+    """Apply the project's theme and settings wherever `p2pobs` is started from.
+
+    Streamlit looks for `.streamlit/config.toml` in the working directory only; this passes the
+    project's file to it the way `streamlit run` passes command-line flags.
+    """
+    if not path.is_file():
+        return
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    flags = {f"{section}.{option}": value for section, options in doc.items() for option, value in options.items()}
+    st_config.get_config_options(force_reparse=True, options_from_flags=flags)
 
 
 def dashboard_app(store: Store) -> st.App:
     """The dashboard with the ingest API beside it, over `store`."""
     from app import data   # imported here: its caches belong to the Streamlit runtime
 
+    apply_streamlit_config()
     data.use_store(store)
 
     async def stats(request: Request) -> JSONResponse:

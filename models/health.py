@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
-from models.queries import sql
-
-
-def _table(con: duckdb.DuckDBPyConnection, name: str, **params) -> pa.Table:
-    return con.sql(sql(name), params=params).to_arrow_table()
+from models.queries import table as _table
 
 
 def counts(con) -> dict[str, int]:
     """Rows per table: events, objects, spans, dead letters, loads, …"""
-    cur = con.execute(sql("health.counts"))
-    return dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    return _table(con, "health.counts").to_pylist()[0]
 
 
 def events_by_facility_system(con, facilities: list[str] | None = None) -> pa.Table:

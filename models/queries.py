@@ -22,6 +22,17 @@ def _blocks(concern: str) -> dict[str, str]:
     return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2])}
 
 
+def table(con, name: str, **params):
+    """Run block `name` with `params` bound; the result as a pyarrow Table."""
+    return con.sql(sql(name), params=params or None).to_arrow_table()
+
+
+def scalar(con, name: str, **params):
+    """Run block `name`; its single value. (Fetches the whole result: DuckDB 2.0 refuses new
+    work on a cursor whose last result was not read to the end.)"""
+    return con.sql(sql(name), params=params or None).fetchall()[0][0]
+
+
 def sql(name: str) -> str:
     """The SQL of block `name` ("concern.block")."""
     concern, _, block = name.partition(".")

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from models.batches import REQUIRED, Batch, LoadResult
-from models.queries import sql
+from models.queries import scalar, sql
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
@@ -59,7 +59,7 @@ class Store:
 
     def data_version(self) -> int:
         """Grows with every committed load; caches key on it."""
-        return self.cursor().execute(sql("store.data_version")).fetchone()[0]
+        return scalar(self.cursor(), "store.data_version")
 
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
@@ -110,7 +110,7 @@ class Load:
                 query = sql(f"load.insert_{name}")
                 params = {k: v for k, v in (("batch_id", self.result.batch_id), ("mapping", self.mapping))
                           if f"${k}" in query}
-                inserted = self._cur.execute(query, params).fetchone()[0]
+                inserted = self._cur.execute(query, params).fetchall()[0][0]
             finally:
                 self._cur.unregister("incoming")
             self.result.counts[name] = self.result.counts.get(name, 0) + inserted
@@ -132,7 +132,7 @@ class Load:
 
     def finish(self) -> None:
         r = self.result
-        seq = self._cur.execute(sql("load.next_seq")).fetchone()[0]
+        seq = scalar(self._cur, "load.next_seq")
         self._cur.execute(sql("load.record_batch"), {
             "batch_id": r.batch_id, "seq": seq, "source": self.source, "kind": self.kind,
             "mapping": self.mapping, "started_at": self.started_at,
@@ -164,11 +164,11 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
-    has_info = con.execute(
+    has_info = con.sql(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if has_info:
-        found = con.execute(sql("store.schema_version")).fetchone()[0]
+        found = scalar(con, "store.schema_version")
         if found != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{path} holds a P2P Observatory store of schema version {found}; this version "
@@ -176,7 +176,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
                 "matches it, or re-ingest the sources into a new --db."
             )
         return
-    others = con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0]
+    others = con.sql("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
     if others:
         raise SchemaVersionError(
             f"{path} is a DuckDB database but not a P2P Observatory store (no schema_info table). "
