@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collectors.errors import UnreadableSource
+from collectors.errors import MappingError, UnreadableSource
 from collectors.sources import plan
 from models.store import Store
 
@@ -35,8 +35,15 @@ def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = N
     """Load every source under `paths`. A source that cannot be read is reported and left out;
     its load rolls back, so the store keeps nothing of it, and the other sources still land."""
     summary = IngestSummary()
-    planned = plan(paths, mapping)
-    summary.skipped = [{"path": str(p), "reason": r} for p, r in planned.skipped]
+    planned = []
+    for path in paths:   # one path that cannot be planned does not stop the others
+        try:
+            sources = plan([path], mapping)
+        except (UnreadableSource, MappingError) as exc:
+            summary.errors.append({"path": str(path), "error": str(exc)})
+            continue
+        planned.extend(sources)
+        summary.skipped += [{"path": str(p), "reason": r} for p, r in sources.skipped]
     for source in planned:
         try:
             result = store.ingest(source.batches(), source=str(source.path), kind=source.kind,

@@ -1,4 +1,5 @@
 import threading
+import time
 from datetime import datetime
 
 import pyarrow as pa
@@ -40,26 +41,27 @@ def test_concurrent_submissions_are_each_committed_once_and_counted_apart(store)
 
 def test_a_full_queue_refuses_at_once_with_retry_advice(store):
     queue = WriteQueue(store, source="otlp", kind="otlp", max_pending=1)
-    gate = threading.Event()
+    writing, gate = threading.Event(), threading.Event()
     real_load = store.load
 
-    def slow_load(*a, **k):   # hold the writer inside its transaction
+    def slow_load(*a, **k):   # hold the writer before its transaction
+        writing.set()
         gate.wait(10)
         return real_load(*a, **k)
 
     store.load = slow_load
     first = threading.Thread(target=queue.submit, args=(_spans("1" * 16),))
     first.start()
-    # the writer has taken the first submission; one more fills the queue
+    assert writing.wait(5)            # the writer holds the first submission
     second = threading.Thread(target=queue.submit, args=(_spans("2" * 16),))
     second.start()
-    import time
-    deadline = time.monotonic() + 5
-    while queue._queue.qsize() < 1 and time.monotonic() < deadline:
+    while queue._queue.qsize() < 1:   # the second fills the queue
         time.sleep(0.01)
+
     with pytest.raises(Saturated) as err:
         queue.submit(_spans("3" * 16))
     assert err.value.retry_after >= 1
+
     gate.set()
     first.join()
     second.join()

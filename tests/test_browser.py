@@ -1,0 +1,51 @@
+"""The whole app in a real headless Chromium: `p2pobs demo` serves, every page renders, no error box."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, Server
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("demo"), "demo", "--orders", "300")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        pytest.skip("Chromium is not installed (./dev.sh test installs it on Debian)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+PAGES = {"data-health": "Data health"}
+
+
+@pytest.mark.parametrize("path, title", PAGES.items())
+def test_every_page_renders_in_a_real_browser(demo, browser, path, title):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{demo.url}/{path}")
+    page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert "Accepted" in "".join(demo.output)   # the demo collected before serving
+    page.close()

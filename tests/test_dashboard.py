@@ -1,0 +1,57 @@
+"""Pages through streamlit.testing: they render without exception and show what models/ returns."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import data
+from conftest import ROOT
+from models import health
+
+DASHBOARD = str(ROOT / "app" / "dashboard.py")
+
+
+@pytest.fixture(scope="module")
+def loaded_store(tmp_path_factory):
+    from app.ingest import ingest
+    from models.store import open_store
+    from sample_logs import simulate
+
+    tmp = tmp_path_factory.mktemp("pages")
+    simulate(tmp / "sim", orders=200, seed=3)
+    store = open_store(tmp / "p2p.duckdb")
+    ingest(store, [tmp / "sim"])
+    data.use_store(store)
+    yield store
+    store.close()
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_data_health_shows_the_stores_counts(loaded_store):
+    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+    assert not at.exception
+    counts = health.counts(loaded_store.cursor())
+    assert _metrics(at) == {
+        "Business events": f"{counts['events']:,}",
+        "Business objects": f"{counts['objects']:,}",
+        "Integration spans": f"{counts['spans']:,}",
+        "Rejected records": f"{counts['dead_letters']:,}",
+    }
+    facilities = {row["facility"] for row in health.events_by_facility_system(loaded_store.cursor()).to_pylist()}
+    shown = set(at.dataframe[0].value["facility"])
+    assert shown == facilities and "MHS-CHI" in shown
+
+
+def test_an_empty_store_explains_itself(tmp_path):
+    from models.store import open_store
+
+    empty = open_store(tmp_path / "empty.duckdb")
+    data.use_store(empty)
+    try:
+        at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+        assert not at.exception
+        assert "The store is empty" in at.info[0].value
+    finally:
+        empty.close()

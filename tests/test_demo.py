@@ -1,0 +1,81 @@
+"""The demo path a newcomer takes: simulate -> ingest -> stats, through the real command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def p2pobs(*args, cwd):
+    done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=600)
+    return done
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("demo")
+    done = p2pobs("simulate", "--out", "sim", "--orders", "300", "--seed", "11", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return cwd
+
+
+def test_ingesting_the_simulators_output_twice_changes_no_count(demo_dir):
+    first = p2pobs("ingest", "sim", "--db", "p2p.duckdb", "--json", cwd=demo_dir)
+    assert first.returncode == 0, first.stderr
+    loaded = json.loads(first.stdout)
+    stats = json.loads(p2pobs("stats", "--db", "p2p.duckdb", "--json", cwd=demo_dir).stdout)
+
+    again = json.loads(p2pobs("ingest", "sim", "--db", "p2p.duckdb", "--json", cwd=demo_dir).stdout)
+    stats_again = json.loads(p2pobs("stats", "--db", "p2p.duckdb", "--json", cwd=demo_dir).stdout)
+
+    manifest = json.loads((demo_dir / "sim" / "manifest.json").read_text())
+    assert loaded["rejected"] == 0 and loaded["errors"] == []
+    assert stats["spans"] == manifest["counts"]["spans"]
+    assert stats["events"] > 0 and stats["objects"] > 0 and stats["dead_letters"] == 0
+    assert loaded["accepted"] == stats["events"] + stats["spans"]
+    assert again["accepted"] == 0
+    assert again["duplicates"] == loaded["accepted"] + loaded["duplicates"]
+    assert {k: v for k, v in stats_again.items() if k != "batches"} == \
+           {k: v for k, v in stats.items() if k != "batches"}
+    # every state log and the span file of the simulator became one load each
+    kinds = sorted({f["kind"] for f in loaded["files"]})
+    assert kinds == ["state_log", "trace_file"]
+    assert {f["path"].split("/")[1] for f in loaded["files"]} == {"ap", "erp", "procurement", "spans",
+                                                                  "supplier_portal"}
+
+
+def test_a_store_of_another_version_is_refused_by_the_cli_with_exit_status_3(tmp_path):
+    import duckdb
+
+    from models.store import open_store
+
+    open_store(tmp_path / "old.duckdb").close()
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("UPDATE schema_info SET version = 0")
+    con.close()
+    done = p2pobs("stats", "--db", "old.duckdb", "--json", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "schema version 0" in json.loads(done.stdout)["error"]
+
+
+def test_an_unreadable_file_is_named_and_the_rest_still_lands(tmp_path):
+    (tmp_path / "scan.bin").write_bytes(b"%PDF-1.7 not a log")
+    (tmp_path / "truncated.json").write_text('{"resourceSpans": [ {"scopeSpans": ')
+    (tmp_path / "ok.json").write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "POST /ap",
+        "startTimeUnixNano": "1714809600000000000", "endTimeUnixNano": "1714809600250000000"}]}]}]}))
+
+    done = p2pobs("ingest", "scan.bin", "truncated.json", "ok.json", "--db", "p2p.duckdb", "--json",
+                  cwd=tmp_path)
+    summary = json.loads(done.stdout)
+
+    assert done.returncode == 1
+    assert [e["path"] for e in summary["errors"]] == ["scan.bin"]
+    assert "no reader for .bin" in summary["errors"][0]["error"]
+    assert (summary["accepted"], summary["rejected"]) == (1, 1)   # the truncated file is a dead letter
+    letters = p2pobs("stats", "--db", "p2p.duckdb", "--json", cwd=tmp_path)
+    assert json.loads(letters.stdout)["dead_letters"] == 1
