@@ -153,8 +153,8 @@ def cmd_demo(args, settings: Settings) -> int:
     try:
         print(f"Collecting state logs and spans into {settings.db} …", flush=True)
         summary = ingest(store, [out])
-        print(f"Accepted {summary.accepted:,} records ({summary.duplicates:,} already there, "
-              f"{summary.rejected:,} rejected) from {len(summary.files)} sources "
+        print(f"Accepted {summary.accepted:,} events and spans ({summary.duplicates:,} repeated or "
+              f"already stored, {summary.rejected:,} rejected) from {len(summary.files)} sources "
               f"in {time.perf_counter() - started:.1f} s", flush=True)
         for e in summary.errors:
             print(f"error: {e['error']}", file=sys.stderr)

@@ -6,6 +6,7 @@ store's data version: one committed load refreshes every page at once, and nothi
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 import streamlit as st
@@ -43,11 +44,17 @@ def load(fn, *args, scoped: bool = False):
     `scoped` functions also receive the viewer's facilities as `facilities=`.
     """
     scope = tuple(viewer_scope() or ()) if scoped else None
-    return _cached(fn.__module__, fn.__qualname__, data_version(), args, scoped, scope)
+    return _cached()(fn.__module__, fn.__qualname__, data_version(), args, scoped, scope)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def _cached(module: str, name: str, version: int, args: tuple, scoped: bool, scope):
+def _compute(module: str, name: str, version: int, args: tuple, scoped: bool, scope):
     fn = getattr(importlib.import_module(module), name)
     kwargs = {"facilities": list(scope) if scope else None} if scoped else {}
     return fn(store().cursor(), *args, **kwargs)
+
+
+@functools.cache
+def _cached():
+    # Made on first use, inside the running app: a cache made at import, before the Streamlit
+    # runtime exists, would not belong to it.
+    return st.cache_data(max_entries=512, show_spinner=False)(_compute)

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app import data
 from app.inbox import watch_inbox
 from app.ingest import ingest
 from app.server_file import announced
@@ -52,8 +53,6 @@ def apply_streamlit_config(path: Path = STREAMLIT_CONFIG) -> None:
 
 def dashboard_app(store: Store) -> st.App:
     """The dashboard with the ingest API beside it, over `store`."""
-    from app import data   # imported here: its caches belong to the Streamlit runtime
-
     apply_streamlit_config()
     data.use_store(store)
 
