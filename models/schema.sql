@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS object_change (
 CREATE TABLE IF NOT EXISTS event_object (
     event_id   VARCHAR NOT NULL,
     object_id  VARCHAR NOT NULL,
-    qualifier  VARCHAR NOT NULL DEFAULT ''
+    qualifier  VARCHAR NOT NULL DEFAULT '',
+    batch_id   VARCHAR                  -- the load that first stored the relation
 );
 
 -- O2O. key: source_id, target_id, qualifier
@@ -101,4 +102,35 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     mapping      VARCHAR,               -- mapping it was read with, if any (replay may take another)
     received_at  TIMESTAMP NOT NULL,
     replayed_in  VARCHAR                -- batch_id of the replay that accepted it
+);
+
+-- Derived at load -------------------------------------------------------------------------------
+-- Kept by models/mining.py `refresh` in the load's transaction, for the objects the load touched;
+-- never written by collectors. A case is one object of a type; its events are those related to
+-- it in event_object (OCEL flattening: an event related to two objects is in both cases).
+
+-- A case's events in order (ts, source_order, event_id). key: case_id, position
+CREATE TABLE IF NOT EXISTS case_event (
+    object_type    VARCHAR NOT NULL,
+    case_id        VARCHAR NOT NULL,    -- object_id
+    position       INTEGER NOT NULL,    -- 1 for the case's first event
+    event_id       VARCHAR NOT NULL,
+    activity       VARCHAR NOT NULL,
+    ts             TIMESTAMP NOT NULL,
+    facility       VARCHAR,
+    next_activity  VARCHAR,             -- NULL on the case's last event
+    next_ts        TIMESTAMP,
+    case_facility  VARCHAR              -- the one facility of all the case's events, else NULL
+);
+
+-- One row per case: its variant and span. key: case_id
+CREATE TABLE IF NOT EXISTS case_variant (
+    object_type    VARCHAR NOT NULL,
+    case_id        VARCHAR NOT NULL,
+    variant        VARCHAR[] NOT NULL,  -- the case's activities in order
+    variant_hash   UBIGINT NOT NULL,    -- hash(variant), to group by
+    events         INTEGER NOT NULL,
+    start_ts       TIMESTAMP NOT NULL,
+    end_ts         TIMESTAMP NOT NULL,
+    case_facility  VARCHAR
 );

@@ -22,7 +22,8 @@ ORDER BY i.object_id, i.ts, i.attribute;
 
 -- name: insert_event_object
 INSERT INTO event_object BY NAME
-SELECT DISTINCT i.event_id, i.object_id, coalesce(i.qualifier, '') AS qualifier
+SELECT DISTINCT i.event_id, i.object_id, coalesce(i.qualifier, '') AS qualifier,
+       $batch_id AS batch_id
 FROM incoming i
 ANTI JOIN event_object r
   ON r.event_id = i.event_id AND r.object_id = i.object_id AND r.qualifier = coalesce(i.qualifier, '');

@@ -1,0 +1,75 @@
+"""The process that really happened: directly-follows graphs, variants and throughput per case.
+
+A case is one object of a chosen type (invoice, po_line, … or "case" from a flat log); its events
+are those related to it in event_object, in the order ts, source_order, event_id. The order, the
+next activity and each case's variant are derived once per load (`refresh`, tables case_event and
+case_variant), so the questions below are plain aggregates over them.
+
+Every question takes `facilities`, the viewer's scope: events of other facilities are left out
+and each case is what remains of it (as if the log had been filtered by facility first).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from models.queries import sql, table as _table
+
+
+def refresh(con, batch_id: str) -> None:
+    """Re-derive case_event and case_variant for the objects load `batch_id` touched.
+
+    Runs inside the load's transaction (Load.finish), so a reader sees the events and their
+    derived rows together or not at all."""
+    con.execute(sql("mining.refresh_touched"), {"batch_id": batch_id})
+    for block in ("refresh_forget_events", "refresh_forget_variants",
+                  "refresh_events", "refresh_variants", "refresh_done"):
+        con.execute(sql(f"mining.{block}"))
+
+
+def object_types(con, facilities: list[str] | None = None) -> pa.Table:
+    """Case notions on offer: object_type, cases, events, variants; most cases first."""
+    return _table(con, "mining.object_types", facilities=facilities)
+
+
+def dfg(con, object_type: str, facilities: list[str] | None = None, *,
+        performance: bool = True) -> pa.Table:
+    """Directly-follows graph: source, target, count, and with `performance` the median_s,
+    mean_s and p90_s seconds between the two events. Most frequent first."""
+    block = "mining.edges" if performance else "mining.edge_counts"
+    return _table(con, block, object_type=object_type, facilities=facilities).drop_columns(["object_type"])
+
+
+def start_activities(con, object_type: str, facilities: list[str] | None = None) -> dict[str, int]:
+    """How many cases begin with each activity."""
+    return _endpoints(con, object_type, facilities, "starts")
+
+
+def end_activities(con, object_type: str, facilities: list[str] | None = None) -> dict[str, int]:
+    """How many cases end with each activity."""
+    return _endpoints(con, object_type, facilities, "ends")
+
+
+def variants(con, object_type: str, facilities: list[str] | None = None) -> pa.Table:
+    """Variants: variant (list of activities), cases, share (of the type's cases in scope),
+    median_throughput_s, mean_throughput_s (first to last event). Most frequent first."""
+    return _table(con, "mining.variants", object_type=object_type, facilities=facilities)
+
+
+def object_centric_dfg(con, facilities: list[str] | None = None) -> pa.Table:
+    """The OC-DFG: every object type's directly-follows edges side by side (object_type, source,
+    target, count, median_s, mean_s, p90_s). An activity that touches objects of several types
+    appears in several types' edges; that is where the flows meet."""
+    return _table(con, "mining.edges", object_type=None, facilities=facilities)
+
+
+def object_centric_endpoints(con, facilities: list[str] | None = None) -> pa.Table:
+    """Per object type and activity, the cases that start (starts) and end (ends) there."""
+    return _table(con, "mining.endpoints", object_type=None, facilities=facilities)
+
+
+def _endpoints(con, object_type, facilities, column) -> dict[str, int]:
+    t = _table(con, "mining.endpoints", object_type=object_type, facilities=facilities)
+    t = t.filter(pc.greater(t.column(column), 0))
+    return dict(zip(t.column("activity").to_pylist(), t.column(column).to_pylist()))
