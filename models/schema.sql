@@ -134,3 +134,29 @@ CREATE TABLE IF NOT EXISTS case_variant (
     end_ts         TIMESTAMP NOT NULL,
     case_facility  VARCHAR
 );
+
+-- Sync lag: one row per business event x target system, from the spans that carried it
+-- (DESIGN.md, "Span conventions"); kept by models/sync_lag.py `refresh` for the traces and
+-- events a load touched. key: event_id, target_system
+CREATE TABLE IF NOT EXISTS sync_hop (
+    event_id        VARCHAR NOT NULL,   -- p2p.event.id
+    target_system   VARCHAR NOT NULL,   -- p2p.target.system
+    event_type      VARCHAR,
+    object_type     VARCHAR,
+    object_id       VARCHAR,
+    source_system   VARCHAR,
+    facility        VARCHAR,            -- p2p.facility.id, else the event's facility
+    supplier        VARCHAR,
+    service         VARCHAR,            -- integration service that wrote (or tried to write) it
+    trace_id        VARCHAR NOT NULL,   -- the trace of the commit, else the first trace
+    trace_ids       VARCHAR[],          -- every trace that carried it (re-publishes)
+    event_time      TIMESTAMP NOT NULL, -- event.ts from the state log, else the root span's start
+    published_at    TIMESTAMP NOT NULL, -- start of the root span
+    commit_time     TIMESTAMP,          -- end of the first successful write; NULL = not committed
+    commit_span_id  VARCHAR,
+    lag_s           DOUBLE,             -- commit_time - event_time, seconds
+    attempts        BIGINT NOT NULL,    -- write attempts (CLIENT spans); retries = attempts - 1
+    got_429         BOOLEAN NOT NULL,
+    got_5xx         BOOLEAN NOT NULL,
+    last_seen       TIMESTAMP NOT NULL  -- latest span end of the hop
+);

@@ -18,7 +18,7 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 
-from models import mining
+from models import mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
 
@@ -134,6 +134,7 @@ class Load:
     def finish(self) -> None:
         r = self.result
         mining.refresh(self._cur, r.batch_id)   # derived case tables, in the same transaction
+        sync_lag.refresh(self._cur, r.batch_id)  # sync_hop for the traces and events it touched
         seq = scalar(self._cur, "load.next_seq")
         self._cur.execute(sql("load.record_batch"), {
             "batch_id": r.batch_id, "seq": seq, "source": self.source, "kind": self.kind,

@@ -1,0 +1,287 @@
+-- Sync lag: how long a business event took to be committed in each target system.
+-- One row of sync_hop per business event x target system, kept current at load (refresh_*),
+-- then read by the blocks below. Lag = commit in the target (end of the first successful
+-- write span, a CLIENT span without error and with HTTP status < 400) - the event's time at
+-- the source (its ts in the state log, else the start of the trace's root span).
+--
+-- Parameters shared by the read blocks:
+--   $facilities  list of facility ids, or NULL for all
+--   $source, $target  a system name, or NULL for all
+--   $since, $until    event time window [since, until), either NULL for open
+--   $sla         seconds: an event not committed within it counts as over SLA
+--   $as_of       the moment "now" for ages of uncommitted events; NULL = last span seen
+
+-- name: refresh_parse
+-- The spans of the traces a load touched ($batch_id; NULL = every trace), with their p2p.*
+-- attributes read out once ($paths: JSON paths of event id, event type, object type, object id,
+-- source, target, facility, supplier, HTTP status). A span lacking the event id or target takes
+-- its trace's.
+CREATE OR REPLACE TEMP TABLE sync_lag_spans AS
+WITH touched AS (
+    SELECT DISTINCT trace_id FROM span WHERE $batch_id IS NULL OR batch_id = $batch_id
+), parsed AS (
+    SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
+           s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
+    FROM span s SEMI JOIN touched t ON t.trace_id = s.trace_id
+)
+SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
+       coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)) AS event_id,
+       a[2] AS event_type, a[3] AS object_type, a[4] AS object_id, a[5] AS source_system,
+       coalesce(a[6], max(a[6]) OVER (PARTITION BY trace_id)) AS target_system,
+       a[7] AS facility, a[8] AS supplier, TRY_CAST(a[9] AS INTEGER) AS http_status
+FROM parsed;
+
+-- name: refresh_add_earlier_traces
+-- An event carried again in a new trace (a re-publish) keeps the traces already recorded.
+INSERT INTO sync_lag_spans
+WITH keys AS (SELECT DISTINCT event_id, target_system FROM sync_lag_spans),
+earlier AS (
+    SELECT DISTINCT unnest(h.trace_ids) AS trace_id
+    FROM sync_hop h SEMI JOIN keys k ON k.event_id = h.event_id AND k.target_system = h.target_system
+    EXCEPT SELECT trace_id FROM sync_lag_spans
+), parsed AS (
+    SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
+           s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
+    FROM span s SEMI JOIN earlier e ON e.trace_id = s.trace_id
+)
+SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
+       coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)),
+       a[2], a[3], a[4], a[5],
+       coalesce(a[6], max(a[6]) OVER (PARTITION BY trace_id)),
+       a[7], a[8], TRY_CAST(a[9] AS INTEGER)
+FROM parsed;
+
+-- name: refresh_delete
+DELETE FROM sync_hop h
+WHERE EXISTS (SELECT 1 FROM sync_lag_spans s
+              WHERE s.event_id = h.event_id AND s.target_system = h.target_system);
+
+-- name: refresh_insert
+INSERT INTO sync_hop BY NAME
+WITH marked AS (
+    SELECT *,
+           kind = 'CLIENT' AS is_write,
+           kind = 'CLIENT' AND status_code IS DISTINCT FROM 'ERROR'
+               AND coalesce(http_status, 0) < 400 AS is_commit
+    FROM sync_lag_spans
+    WHERE event_id IS NOT NULL AND target_system IS NOT NULL
+), hop AS (
+    SELECT event_id, target_system,
+           any_value(event_type)    AS event_type,
+           any_value(object_type)   AS object_type,
+           any_value(object_id)     AS object_id,
+           any_value(source_system) AS source_system,
+           any_value(facility)      AS facility,
+           any_value(supplier)      AS supplier,
+           coalesce(arg_min(service, end_time) FILTER (is_commit),
+                    arg_min(service, start_time) FILTER (is_write),
+                    arg_min(service, start_time))                       AS service,
+           coalesce(arg_min(trace_id, end_time) FILTER (is_commit),
+                    arg_min(trace_id, start_time))                      AS trace_id,
+           list_sort(list_distinct(list(trace_id)))                     AS trace_ids,
+           coalesce(min(start_time) FILTER (parent_span_id IS NULL),
+                    min(start_time))                                    AS published_at,
+           min(end_time) FILTER (is_commit)                             AS commit_time,
+           arg_min(span_id, end_time) FILTER (is_commit)                AS commit_span_id,
+           count(*) FILTER (is_write)                                   AS attempts,
+           coalesce(bool_or(http_status = 429), false)                  AS got_429,
+           coalesce(bool_or(http_status >= 500), false)                 AS got_5xx,
+           max(end_time)                                                AS last_seen
+    FROM marked
+    GROUP BY event_id, target_system
+)
+SELECT h.* EXCLUDE (facility),
+       coalesce(h.facility, e.facility)                                  AS facility,
+       coalesce(e.ts, h.published_at)                                    AS event_time,
+       date_diff('millisecond', coalesce(e.ts, h.published_at), h.commit_time) / 1000.0 AS lag_s
+FROM hop h LEFT JOIN event e ON e.event_id = h.event_id;
+
+-- name: refresh_events
+-- Events that arrive after their spans: the state log's time replaces the root span's start.
+UPDATE sync_hop h
+SET event_time = e.ts,
+    facility = coalesce(h.facility, e.facility),
+    lag_s = date_diff('millisecond', e.ts, h.commit_time) / 1000.0
+FROM event e
+WHERE e.event_id = h.event_id AND e.batch_id = $batch_id AND h.event_time IS DISTINCT FROM e.ts;
+
+-- name: refresh_drop
+DROP TABLE IF EXISTS sync_lag_spans;
+
+-- name: hops
+WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS as_of)
+SELECT event_id, event_type, object_type, object_id, source_system, target_system, facility,
+       supplier, event_time, commit_time, lag_s,
+       CASE WHEN commit_time IS NULL
+            THEN date_diff('millisecond', event_time, now.as_of) / 1000.0 END AS age_s,
+       attempts, greatest(attempts - 1, 0) AS retries, got_429, got_5xx,
+       trace_id, service, commit_span_id
+FROM sync_hop, now
+WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($source IS NULL OR source_system = $source)
+  AND ($target IS NULL OR target_system = $target)
+  AND ($since IS NULL OR event_time >= $since)
+  AND ($until IS NULL OR event_time < $until)
+ORDER BY event_time, event_id, target_system;
+
+-- name: by_system_pair
+WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS as_of),
+h AS (
+    SELECT source_system, target_system, lag_s, commit_time,
+           date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
+    FROM sync_hop, now
+    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($source IS NULL OR source_system = $source)
+      AND ($target IS NULL OR target_system = $target)
+      AND ($since IS NULL OR event_time >= $since)
+      AND ($until IS NULL OR event_time < $until)
+), q AS (
+    SELECT source_system, target_system,
+           count(*)                                                  AS events,
+           count(commit_time)                                        AS committed,
+           quantile_cont(lag_s, [0.5, 0.95, 0.99])                   AS p,
+           max(lag_s)                                                AS max_lag_s,
+           count(*) FILTER (lag_s > $sla OR (commit_time IS NULL AND age_s > $sla))
+                                                                     AS over_sla,
+           count(*) FILTER (commit_time IS NULL AND age_s > $tolerance) AS unsynced
+    FROM h GROUP BY ALL
+)
+SELECT source_system, target_system, events, committed,
+       p[1] AS p50_s, p[2] AS p95_s, p[3] AS p99_s, max_lag_s,
+       over_sla / events AS share_over_sla, unsynced
+FROM q
+ORDER BY p95_s DESC NULLS FIRST, source_system, target_system;
+
+-- name: by_group
+-- One block for by_facility and by_supplier: $group is 'facility' or 'supplier'.
+WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS as_of),
+h AS (
+    SELECT CASE $group WHEN 'facility' THEN facility ELSE supplier END AS grp,
+           lag_s, commit_time,
+           date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
+    FROM sync_hop, now
+    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($source IS NULL OR source_system = $source)
+      AND ($target IS NULL OR target_system = $target)
+      AND ($since IS NULL OR event_time >= $since)
+      AND ($until IS NULL OR event_time < $until)
+), q AS (
+    SELECT grp, count(*) AS events, count(commit_time) AS committed,
+           quantile_cont(lag_s, [0.5, 0.95, 0.99]) AS p, max(lag_s) AS max_lag_s,
+           count(*) FILTER (lag_s > $sla OR (commit_time IS NULL AND age_s > $sla)) AS over_sla,
+           count(*) FILTER (commit_time IS NULL AND age_s > $tolerance) AS unsynced
+    FROM h GROUP BY grp
+)
+SELECT grp, events, committed, p[1] AS p50_s, p[2] AS p95_s, p[3] AS p99_s, max_lag_s,
+       over_sla / events AS share_over_sla, unsynced
+FROM q
+ORDER BY p95_s DESC NULLS FIRST, grp;
+
+-- name: over_time
+-- $bucket: hour | day | week | month (checked by the caller).
+SELECT date_trunc($bucket, event_time)                    AS bucket,
+       source_system, target_system,
+       count(*)                                           AS events,
+       count(commit_time)                                 AS committed,
+       quantile_cont(lag_s, 0.5)                          AS p50_s,
+       quantile_cont(lag_s, 0.95)                         AS p95_s,
+       quantile_cont(lag_s, 0.99)                         AS p99_s,
+       max(lag_s)                                         AS max_lag_s,
+       count(*) FILTER (got_429)                          AS events_429,
+       count(*) FILTER (got_5xx)                          AS events_5xx
+FROM sync_hop
+WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($source IS NULL OR source_system = $source)
+  AND ($target IS NULL OR target_system = $target)
+  AND ($since IS NULL OR event_time >= $since)
+  AND ($until IS NULL OR event_time < $until)
+GROUP BY ALL
+ORDER BY bucket, source_system, target_system;
+
+-- name: by_hour_of_week
+-- Event time in the zone $timezone (an IANA name); ISO day of week 1 = Monday.
+WITH h AS (
+    SELECT timezone($timezone, timezone('UTC', event_time)) AS local_time,
+           source_system, target_system, lag_s, got_429
+    FROM sync_hop
+    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($source IS NULL OR source_system = $source)
+      AND ($target IS NULL OR target_system = $target)
+      AND ($since IS NULL OR event_time >= $since)
+      AND ($until IS NULL OR event_time < $until)
+)
+SELECT isodow(local_time) AS day_of_week, hour(local_time) AS hour,
+       source_system, target_system,
+       count(*)                        AS events,
+       count(*) FILTER (got_429)       AS events_429,
+       quantile_cont(lag_s, 0.5)       AS p50_s,
+       quantile_cont(lag_s, 0.95)      AS p95_s
+FROM h
+GROUP BY ALL
+ORDER BY day_of_week, hour, source_system, target_system;
+
+-- name: business_hours
+-- Business hours: Monday-Friday, $open_hour <= local hour < $close_hour in $timezone.
+WITH h AS (
+    SELECT timezone($timezone, timezone('UTC', event_time)) AS local_time,
+           source_system, target_system, lag_s, got_429
+    FROM sync_hop
+    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($source IS NULL OR source_system = $source)
+      AND ($target IS NULL OR target_system = $target)
+      AND ($since IS NULL OR event_time >= $since)
+      AND ($until IS NULL OR event_time < $until)
+)
+SELECT source_system, target_system,
+       isodow(local_time) <= 5 AND hour(local_time) >= $open_hour
+           AND hour(local_time) < $close_hour  AS business_hours,
+       count(*)                               AS events,
+       count(*) FILTER (got_429)              AS events_429,
+       count(*) FILTER (got_429) / count(*)   AS share_429,
+       quantile_cont(lag_s, 0.5)              AS p50_s,
+       quantile_cont(lag_s, 0.95)             AS p95_s
+FROM h
+GROUP BY ALL
+ORDER BY source_system, target_system, business_hours DESC;
+
+-- name: unsynced
+WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS as_of)
+SELECT event_id, event_type, object_type, object_id, source_system, target_system, facility,
+       supplier, event_time, date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s,
+       attempts, got_429, got_5xx, trace_id, service
+FROM sync_hop, now
+WHERE commit_time IS NULL
+  AND event_time <= now.as_of
+  AND date_diff('millisecond', event_time, now.as_of) / 1000.0 > $tolerance
+  AND ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($source IS NULL OR source_system = $source)
+  AND ($target IS NULL OR target_system = $target)
+ORDER BY age_s DESC, event_id, target_system;
+
+-- name: slowest
+SELECT event_id, event_type, object_type, object_id, source_system, target_system, facility,
+       supplier, event_time, commit_time, lag_s, attempts, got_429, got_5xx, trace_id, service
+FROM sync_hop
+WHERE commit_time IS NOT NULL
+  AND ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($source IS NULL OR source_system = $source)
+  AND ($target IS NULL OR target_system = $target)
+  AND ($since IS NULL OR event_time >= $since)
+  AND ($until IS NULL OR event_time < $until)
+ORDER BY lag_s DESC, event_id, target_system
+LIMIT $n;
+
+-- name: trace_hop
+-- The hop a trace carried (the slowest one if it carried several); $target narrows it.
+SELECT event_id, target_system, event_time, commit_time, commit_span_id, lag_s
+FROM sync_hop
+WHERE list_contains(trace_ids, $trace_id) AND ($target IS NULL OR target_system = $target)
+ORDER BY commit_time IS NULL, lag_s DESC NULLS LAST
+LIMIT 1;
+
+-- name: trace_spans
+SELECT span_id, parent_span_id, name, kind, service, start_time, end_time, status_code,
+       TRY_CAST(json_extract_string(attributes, $http_path) AS INTEGER) AS http_status
+FROM span
+WHERE trace_id = $trace_id
+ORDER BY start_time, span_id;
