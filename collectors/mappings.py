@@ -15,7 +15,7 @@ from pathlib import Path
 from collectors.errors import MappingError
 from models.vocabulary import CASE, PERSON, SERVICE
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "xes", "ocel")
 ACTOR_KINDS = (PERSON, SERVICE)
 
 # section -> allowed keys (None: a free table of string -> string)

@@ -10,11 +10,15 @@ from typing import Callable, Iterator
 
 from collectors.errors import UnreadableSource
 from collectors.mappings import Mapping, read_mapping
+from collectors.ocel import ocel_format, read_ocel
 from collectors.trace_files import detect, read_trace_file
 from collectors.workflow_logs import read_csv, read_jsonl
+from collectors.xes import read_xes
 from models.batches import Batch
 
-STATE_LOG, TRACE_FILE = "state_log", "trace_file"
+STATE_LOG, TRACE_FILE, EVENT_LOG = "state_log", "trace_file", "event_log"
+XES_SUFFIXES = (".xes", ".xes.gz")
+OCEL_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".jsonocel", ".json", ".xmlocel", ".xml")
 IGNORED = ("manifest.json",)
 MAPPINGS_DIR = "mappings"
 
@@ -22,7 +26,7 @@ MAPPINGS_DIR = "mappings"
 @dataclass(frozen=True)
 class Source:
     path: Path
-    kind: str                                  # state_log | trace_file
+    kind: str                                  # state_log | trace_file | event_log (XES, OCEL)
     mapping: Path | None
     read: Callable[[], Iterator[Batch]] = field(repr=False, compare=False)
 
@@ -82,6 +86,10 @@ def _plan_dir(root: Path, explicit: Mapping | None, explicit_path, out: Plan) ->
 def _source(f: Path, m: Mapping | None, mpath: Path | None) -> tuple[Source | None, str]:
     name = f.name.lower()
     fmt = m.format if m and m.format else None
+    if fmt == "xes" or (fmt is None and name.endswith(XES_SUFFIXES)):
+        return Source(f, EVENT_LOG, mpath, lambda: read_xes(f, m)), ""
+    if fmt == "ocel" or (fmt is None and name.endswith(OCEL_SUFFIXES) and ocel_format(f)):
+        return Source(f, EVENT_LOG, mpath, lambda: read_ocel(f, m)), ""
     head = _head(f)
     if fmt is None and name.endswith((".json", ".jsonl", ".ndjson")) and detect(head):
         return Source(f, TRACE_FILE, None, lambda: read_trace_file(f)), ""
@@ -98,7 +106,11 @@ def _source(f: Path, m: Mapping | None, mpath: Path | None) -> tuple[Source | No
         return Source(f, STATE_LOG, mpath, lambda: read_csv(f, m)), ""
     if detect(head):
         return Source(f, TRACE_FILE, None, lambda: read_trace_file(f)), ""
-    return None, f"no reader for {f.suffix or 'this file'} (readers: .csv, .jsonl with a mapping; OTLP/Zipkin/Jaeger .json)"
+    if fmt is None and "<log" in head and "<trace" in head:
+        return Source(f, EVENT_LOG, mpath, lambda: read_xes(f, m)), ""
+    return None, (f"no reader for {f.suffix or 'this file'} (readers: .csv, .jsonl with a mapping; "
+                  "OTLP/Zipkin/Jaeger .json; XES .xes/.xes.gz; OCEL 2.0 .sqlite/.jsonocel/.xmlocel, "
+                  "OCEL 1.0 .jsonocel)")
 
 
 def _head(f: Path) -> str:
