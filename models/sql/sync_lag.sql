@@ -14,8 +14,9 @@
 -- name: refresh_parse
 -- The spans of the traces a load touched ($batch_id; NULL = every trace), with their p2p.*
 -- attributes read out once ($paths: JSON paths of event id, event type, object type, object id,
--- source, target, facility, supplier, HTTP status). A span lacking the event id or target takes
--- its trace's.
+-- source, target, facility, supplier, HTTP status). A span lacking the event id takes its
+-- trace's; one lacking the target takes its trace's only if the trace names a single target
+-- (a fan-out's shared publish span belongs to the event, not to one of its hops).
 CREATE OR REPLACE TEMP TABLE sync_lag_spans AS
 WITH touched AS (
     SELECT DISTINCT trace_id FROM span WHERE $batch_id IS NULL OR batch_id = $batch_id
@@ -27,7 +28,8 @@ WITH touched AS (
 SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
        coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)) AS event_id,
        a[2] AS event_type, a[3] AS object_type, a[4] AS object_id, a[5] AS source_system,
-       coalesce(a[6], max(a[6]) OVER (PARTITION BY trace_id)) AS target_system,
+       coalesce(a[6], CASE WHEN min(a[6]) OVER (PARTITION BY trace_id) = max(a[6]) OVER (PARTITION BY trace_id)
+                         THEN max(a[6]) OVER (PARTITION BY trace_id) END) AS target_system,
        a[7] AS facility, a[8] AS supplier, TRY_CAST(a[9] AS INTEGER) AS http_status
 FROM parsed;
 
@@ -47,7 +49,8 @@ earlier AS (
 SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
        coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)),
        a[2], a[3], a[4], a[5],
-       coalesce(a[6], max(a[6]) OVER (PARTITION BY trace_id)),
+       coalesce(a[6], CASE WHEN min(a[6]) OVER (PARTITION BY trace_id) = max(a[6]) OVER (PARTITION BY trace_id)
+                         THEN max(a[6]) OVER (PARTITION BY trace_id) END),
        a[7], a[8], TRY_CAST(a[9] AS INTEGER)
 FROM parsed;
 
@@ -64,23 +67,27 @@ WITH marked AS (
            kind = 'CLIENT' AND status_code IS DISTINCT FROM 'ERROR'
                AND coalesce(http_status, 0) < 400 AS is_commit
     FROM sync_lag_spans
-    WHERE event_id IS NOT NULL AND target_system IS NOT NULL
-), hop AS (
-    SELECT event_id, target_system,
+    WHERE event_id IS NOT NULL
+), ev AS (      -- what the event's spans say, whichever target they served
+    SELECT event_id,
            any_value(event_type)    AS event_type,
            any_value(object_type)   AS object_type,
            any_value(object_id)     AS object_id,
            any_value(source_system) AS source_system,
            any_value(facility)      AS facility,
            any_value(supplier)      AS supplier,
+           coalesce(min(start_time) FILTER (parent_span_id IS NULL),
+                    min(start_time))                                    AS published_at
+    FROM marked
+    GROUP BY event_id
+), hop AS (     -- the spans that served one target
+    SELECT event_id, target_system,
            coalesce(arg_min(service, end_time) FILTER (is_commit),
                     arg_min(service, start_time) FILTER (is_write),
                     arg_min(service, start_time))                       AS service,
            coalesce(arg_min(trace_id, end_time) FILTER (is_commit),
                     arg_min(trace_id, start_time))                      AS trace_id,
            list_sort(list_distinct(list(trace_id)))                     AS trace_ids,
-           coalesce(min(start_time) FILTER (parent_span_id IS NULL),
-                    min(start_time))                                    AS published_at,
            min(end_time) FILTER (is_commit)                             AS commit_time,
            arg_min(span_id, end_time) FILTER (is_commit)                AS commit_span_id,
            count(*) FILTER (is_write)                                   AS attempts,
@@ -88,13 +95,15 @@ WITH marked AS (
            coalesce(bool_or(http_status >= 500), false)                 AS got_5xx,
            max(end_time)                                                AS last_seen
     FROM marked
+    WHERE target_system IS NOT NULL
     GROUP BY event_id, target_system
 )
-SELECT h.* EXCLUDE (facility),
-       coalesce(h.facility, e.facility)                                  AS facility,
-       coalesce(e.ts, h.published_at)                                    AS event_time,
-       date_diff('millisecond', coalesce(e.ts, h.published_at), h.commit_time) / 1000.0 AS lag_s
-FROM hop h LEFT JOIN event e ON e.event_id = h.event_id;
+SELECT h.*, v.event_type, v.object_type, v.object_id, v.source_system,
+       coalesce(v.facility, e.facility)                                  AS facility,
+       v.supplier, v.published_at,
+       coalesce(e.ts, v.published_at)                                    AS event_time,
+       date_diff('millisecond', coalesce(e.ts, v.published_at), h.commit_time) / 1000.0 AS lag_s
+FROM hop h JOIN ev v USING (event_id) LEFT JOIN event e ON e.event_id = h.event_id;
 
 -- name: refresh_events
 -- Events that arrive after their spans: the state log's time replaces the root span's start.
