@@ -1,8 +1,14 @@
 """Pure decoding of OTLP/HTTP trace requests: bytes in, a span batch and rejections out.
 
-Both encodings go through the protobuf message: JSON (ids hex per the OTLP spec, upper case
-accepted; base64 accepted where producers emit it) is rewritten to the proto3 JSON mapping and
-parsed with `json_format`, so protobuf and JSON requests decode by one path to identical rows.
+One decoding core for both encodings and for OTLP/JSON files: a walker over the request —
+protobuf messages, or for JSON the parsed dicts as they are (no detour through the proto3 JSON
+mapping) — appends one row tuple per span, and `spans.span_table` builds the columns at once.
+Both walkers check ids and map values by the same rules, so protobuf and JSON of one request
+decode to identical tables. Ids are lower-case hex; JSON ids may be hex in either case (the
+OTLP rule) or base64 (what some producers emit). A span with a bad id is rejected alone.
+
+Per span, the Python work is a handful of field reads, the attribute dict and one C-level JSON
+encoding; everything per request (resource, scope) is done once per resource or scope.
 """
 
 from __future__ import annotations
@@ -18,15 +24,21 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collectors.errors import BadRequest
-from collectors.spans import KINDS, STATUSES, iso_us, span_table, to_json
+from collectors.spans import EMPTY_LIST, KINDS, STATUSES, iso_us, span_table, to_json
 from models.batches import Batch, dead_letters
 from models.vocabulary import SERVICE_NAME
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 CONTENT_TYPES = (PROTOBUF, JSON)
+
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
-_ID_KEYS = ("traceId", "spanId", "parentSpanId")
+_KIND = dict(enumerate(KINDS))
+_STATUS = dict(enumerate(STATUSES))
+# enum names the proto3 JSON mapping allows in place of the numbers
+_KIND_NAMES = {f"SPAN_KIND_{k}": i for i, k in enumerate(KINDS)}
+_STATUS_NAMES = {f"STATUS_CODE_{s}": i for i, s in enumerate(STATUSES)}
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 
 
 @dataclass
@@ -56,112 +68,72 @@ def decode_traces(body: bytes, content_type: str, source: str = "otlp") -> Decod
             request.ParseFromString(body)
         except (DecodeError, ValueError) as exc:
             raise BadRequest(f"body is not a protobuf ExportTraceServiceRequest ({exc})") from exc
-    elif kind == JSON:
-        request, invalid = parse_json_request(body)
-        return decode_request(request, source, invalid)
-    else:
-        raise BadRequest(f"content type {content_type!r} is not supported; accepted: {', '.join(CONTENT_TYPES)}")
-    return decode_request(request, source)
-
-
-def parse_json_request(body: bytes | str | dict) -> tuple[ExportTraceServiceRequest, dict[int, str]]:
-    """An OTLP/JSON ExportTraceServiceRequest (bytes, text or an already parsed dict), and the
-    reasons of spans (by 1-based position in the request) whose ids are neither hex nor base64."""
-    try:
-        doc = body if isinstance(body, dict) else json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"body is not JSON ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise BadRequest("body is JSON but not an object; expected {\"resourceSpans\": [...]}")
-    invalid: dict[int, str] = {}
-    n = 0
-    for rs in doc.get("resourceSpans") or []:
-        for ss in (rs or {}).get("scopeSpans") or (rs or {}).get("instrumentationLibrarySpans") or []:
-            for span in (ss or {}).get("spans") or []:
-                n += 1
-                if not isinstance(span, dict):
-                    continue
-                problem = _ids_to_base64(span)
-                for link in span.get("links") or []:
-                    if isinstance(link, dict):
-                        _ids_to_base64(link)
-                if problem:
-                    invalid[n] = problem
-        if rs and "instrumentationLibrarySpans" in rs and "scopeSpans" not in rs:
-            rs["scopeSpans"] = rs.pop("instrumentationLibrarySpans")
-    request = ExportTraceServiceRequest()
-    try:
-        json_format.ParseDict(doc, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
-        raise BadRequest(f"body is not an OTLP/JSON ExportTraceServiceRequest ({exc})") from exc
-    return request, invalid
-
-
-def _ids_to_base64(obj: dict) -> str | None:
-    """OTLP/JSON writes ids as hex; the proto3 JSON mapping wants base64. Values that are not
-    hex are taken as base64 already; a value that is neither is blanked and its problem returned."""
-    problem = None
-    for key in _ID_KEYS:
-        value = obj.get(key)
-        if not isinstance(value, str) or not value:
-            continue
-        if len(value) % 2 == 0 and _HEX.match(value):
-            obj[key] = base64.b64encode(binascii.unhexlify(value)).decode("ascii")
-            continue
+        return decode_request(request, source)
+    if kind == JSON:
         try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            obj[key] = ""
-            problem = problem or f"{key} {value!r} is neither hex nor base64"
-    return problem
+            doc = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"body is not JSON ({exc})") from exc
+        return decode_json_request(doc, source)
+    raise BadRequest(f"content type {content_type!r} is not supported; accepted: {', '.join(CONTENT_TYPES)}")
 
 
-def decode_request(request: ExportTraceServiceRequest, source: str = "otlp",
-                   invalid: dict[int, str] | None = None) -> DecodedTraces:
-    rows, rejects = [], []
-    n = 0
-    for rs in request.resource_spans:
-        resource = attributes(rs.resource.attributes)
-        service = resource.get(SERVICE_NAME)
-        for ss in rs.scope_spans:
-            scope = ss.scope.name or None
-            for span in ss.spans:
-                n += 1
-                trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
-                reason = (invalid or {}).get(n)
-                if reason:
-                    pass
-                elif len(span.trace_id) != 16 or not any(span.trace_id):
-                    reason = f"traceId {trace_id!r} is not 16 bytes of which one is non-zero"
-                elif len(span.span_id) != 8 or not any(span.span_id):
-                    reason = f"spanId {span_id!r} is not 8 bytes of which one is non-zero"
-                elif span.parent_span_id and len(span.parent_span_id) != 8:
-                    reason = f"parentSpanId {span.parent_span_id.hex()!r} is not 8 bytes"
-                if reason:
-                    rejects.append((source, f"span {n} of request", json_format.MessageToJson(span, indent=None), reason))
-                    continue
-                rows.append({
-                    "trace_id": trace_id, "span_id": span_id,
-                    "parent_span_id": span.parent_span_id.hex() or None,
-                    "name": span.name, "kind": KINDS[span.kind] if span.kind < len(KINDS) else str(span.kind),
-                    "service": service if isinstance(service, str) else None,
-                    "start_us": span.start_time_unix_nano // 1000, "end_us": span.end_time_unix_nano // 1000,
-                    "status_code": STATUSES[span.status.code] if span.status.code < len(STATUSES) else str(span.status.code),
-                    "status_message": span.status.message or None,
-                    "attributes": attributes(span.attributes), "resource": resource, "scope": scope,
-                    "events": [{"name": e.name, "time": iso_us(e.time_unix_nano // 1000),
-                                "attributes": attributes(e.attributes)} for e in span.events],
-                    "links": [{"trace_id": k.trace_id.hex(), "span_id": k.span_id.hex(),
-                               **({"trace_state": k.trace_state} if k.trace_state else {}),
-                               "attributes": attributes(k.attributes)} for k in span.links],
-                })
+def _decoded(rows: list[tuple], rejects: list[tuple], n: int) -> DecodedTraces:
     batch = Batch(span=span_table(rows), dead_letter=dead_letters(rejects) if rejects else None)
     return DecodedTraces(batch=batch, spans=n, rejected=len(rejects), messages=[r[3] for r in rejects])
 
 
-def attributes(kvs) -> dict:
+def _id_problem(trace_id: bytes, span_id: bytes, parent: bytes) -> str | None:
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
+        return f"traceId {trace_id.hex()!r} is not 16 bytes of which one is non-zero"
+    if len(span_id) != 8 or span_id == _ZERO_SPAN:
+        return f"spanId {span_id.hex()!r} is not 8 bytes of which one is non-zero"
+    if parent and len(parent) != 8:
+        return f"parentSpanId {parent.hex()!r} is not 8 bytes"
+    return None
+
+
+# -- protobuf ----------------------------------------------------------------------------------
+def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> DecodedTraces:
+    """The spans of a parsed protobuf request."""
+    rows, rejects = [], []
+    append = rows.append
+    n = 0
+    for rs in request.resource_spans:
+        resource = proto_attributes(rs.resource.attributes)
+        service = resource.get(SERVICE_NAME)
+        service = service if isinstance(service, str) else None
+        resource = to_json(resource)
+        for ss in rs.scope_spans:
+            scope = ss.scope.name or None
+            for span in ss.spans:
+                n += 1
+                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+                if (len(trace_id) != 16 or trace_id == _ZERO_TRACE or len(span_id) != 8
+                        or span_id == _ZERO_SPAN or (parent and len(parent) != 8)):
+                    reason = _id_problem(trace_id, span_id, parent)
+                    rejects.append((source, f"span {n} of request", json_format.MessageToJson(span, indent=None), reason))
+                    continue
+                kind, status = span.kind, span.status
+                code = status.code
+                append((trace_id.hex(), span_id.hex(), parent.hex() if parent else None, span.name,
+                        _KIND.get(kind) or str(kind), service,
+                        span.start_time_unix_nano // 1000, span.end_time_unix_nano // 1000,
+                        _STATUS.get(code) or str(code), status.message or None,
+                        to_json(proto_attributes(span.attributes)), resource, scope,
+                        _proto_events(span.events) if span.events else EMPTY_LIST,
+                        _proto_links(span.links) if span.links else EMPTY_LIST))
+    return _decoded(rows, rejects, n)
+
+
+def proto_attributes(kvs) -> dict:
     """OTLP KeyValues as a dict, every value keeping its type."""
-    return {kv.key: any_value(kv.value) for kv in kvs}
+    out = {}
+    for kv in kvs:
+        v = kv.value
+        s = v.string_value          # the common case: a non-empty string is a string value
+        out[kv.key] = s if s else any_value(v)
+    return out
 
 
 def any_value(v):
@@ -173,5 +145,157 @@ def any_value(v):
     if which == "array_value":
         return [any_value(x) for x in v.array_value.values]
     if which == "kvlist_value":
-        return attributes(v.kvlist_value.values)
+        return proto_attributes(v.kvlist_value.values)
     return getattr(v, which)
+
+
+def _proto_events(events) -> str:
+    return to_json([{"name": e.name, "time": iso_us(e.time_unix_nano // 1000),
+                     "attributes": proto_attributes(e.attributes)} for e in events])
+
+
+def _proto_links(links) -> str:
+    return to_json([{"trace_id": k.trace_id.hex(), "span_id": k.span_id.hex(),
+                     **({"trace_state": k.trace_state} if k.trace_state else {}),
+                     "attributes": proto_attributes(k.attributes)} for k in links])
+
+
+# -- JSON --------------------------------------------------------------------------------------
+def decode_json_request(doc, source: str = "otlp") -> DecodedTraces:
+    """The spans of an OTLP/JSON request already parsed by `json.loads` (a request body, or one
+    line of a Collector file export). Raises BadRequest if it is not shaped like one."""
+    if not isinstance(doc, dict):
+        raise BadRequest("body is JSON but not an object; expected {\"resourceSpans\": [...]}")
+    try:
+        return _json_request(doc, source)
+    except (TypeError, ValueError, AttributeError, KeyError, binascii.Error) as exc:
+        raise BadRequest(f"body is not an OTLP/JSON ExportTraceServiceRequest ({exc!r})") from exc
+
+
+def _json_request(doc: dict, source: str) -> DecodedTraces:
+    rows, rejects = [], []
+    append = rows.append
+    n = 0
+    for rs in doc.get("resourceSpans") or ():
+        rs = rs or {}
+        resource = json_attributes(((rs.get("resource") or {}).get("attributes")))
+        service = resource.get(SERVICE_NAME)
+        service = service if isinstance(service, str) else None
+        resource = to_json(resource)
+        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
+            ss = ss or {}
+            scope = (ss.get("scope") or ss.get("instrumentationLibrary") or {}).get("name") or None
+            for span in ss.get("spans") or ():
+                n += 1
+                get = span.get
+                trace_id, span_id, parent = get("traceId"), get("spanId"), get("parentSpanId")
+                if not _lower_hex_ids(trace_id, span_id, parent):
+                    ids, reason = _json_ids(span)
+                    if reason is None:
+                        reason = _id_problem(*ids)
+                    if reason:
+                        rejects.append((source, f"span {n} of request", to_json(span), reason))
+                        continue
+                    trace_id, span_id, parent = (i.hex() for i in ids)
+                kind, status = get("kind") or 0, get("status") or {}
+                code = status.get("code") or 0
+                if type(kind) is not int:
+                    kind = _KIND_NAMES.get(kind, kind)
+                if type(code) is not int:
+                    code = _STATUS_NAMES.get(code, code)
+                attrs, events, links = get("attributes"), get("events"), get("links")
+                append((trace_id, span_id, parent or None, get("name") or "",
+                        _KIND.get(kind) or str(kind), service,
+                        int(get("startTimeUnixNano") or 0) // 1000, int(get("endTimeUnixNano") or 0) // 1000,
+                        _STATUS.get(code) or str(code), status.get("message") or None,
+                        to_json(json_attributes(attrs)) if attrs else "{}", resource, scope,
+                        _json_events(events) if events else EMPTY_LIST,
+                        _json_links(links) if links else EMPTY_LIST))
+    return _decoded(rows, rejects, n)
+
+
+def _lower_hex_ids(trace_id, span_id, parent) -> bool:
+    """The common case, checked fast: valid ids already in lower-case hex."""
+    try:
+        t, s = bytes.fromhex(trace_id), bytes.fromhex(span_id)
+        return (len(t) == 16 and len(s) == 8 and t != _ZERO_TRACE and s != _ZERO_SPAN
+                and t.hex() == trace_id and s.hex() == span_id
+                and (not parent or (len(parent) == 16 and bytes.fromhex(parent).hex() == parent)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _json_ids(span: dict) -> tuple[tuple[bytes, bytes, bytes], str | None]:
+    """The ids of a JSON span or link as bytes, and the problem of the first that is neither hex
+    nor base64 (it then counts as empty)."""
+    out, problem = [], None
+    for key in ("traceId", "spanId", "parentSpanId"):
+        value, error = _json_id(span.get(key))
+        out.append(value)
+        if error and problem is None:
+            problem = f"{key} {span.get(key)!r} {error}"
+    return tuple(out), problem
+
+
+def _json_id(value) -> tuple[bytes, str | None]:
+    if not value:
+        return b"", None
+    if not isinstance(value, str):
+        return b"", "is not a string"
+    if len(value) % 2 == 0 and _HEX.match(value):
+        return bytes.fromhex(value), None
+    try:
+        return base64.b64decode(value, validate=True), None
+    except (binascii.Error, ValueError):
+        return b"", "is neither hex nor base64"
+
+
+def json_attributes(kvs) -> dict:
+    """OTLP/JSON KeyValues as a dict, every value keeping its type, as `proto_attributes` does."""
+    out = {}
+    for kv in kvs or ():
+        v = kv.get("value")
+        if v:
+            s = v.get("stringValue")
+            out[kv.get("key") or ""] = s if s else json_value(v)
+        else:
+            out[kv.get("key") or ""] = None
+    return out
+
+
+def json_value(v: dict):
+    """One OTLP/JSON AnyValue as the Python value its protobuf form decodes to."""
+    for which, x in v.items():
+        if x is None:
+            continue
+        if which == "stringValue":
+            return x if isinstance(x, str) else str(x)
+        if which == "intValue":
+            return int(x)
+        if which == "doubleValue":
+            return float(x)
+        if which == "boolValue":
+            return x if isinstance(x, bool) else x == "true"
+        if which == "bytesValue":   # normalised the way the protobuf path encodes bytes
+            return base64.b64encode(base64.b64decode(x + "=" * (-len(x) % 4), altchars=b"-_"
+                                                     if ("-" in x or "_" in x) else None)).decode("ascii")
+        if which == "arrayValue":
+            return [json_value(e) if e else None for e in (x.get("values") or ())]
+        if which == "kvlistValue":
+            return json_attributes(x.get("values"))
+    return None
+
+
+def _json_events(events) -> str:
+    return to_json([{"name": e.get("name") or "", "time": iso_us(int(e.get("timeUnixNano") or 0) // 1000),
+                     "attributes": json_attributes(e.get("attributes"))} for e in events])
+
+
+def _json_links(links) -> str:
+    out = []
+    for k in links:
+        (trace_id, span_id, _), _ = _json_ids(k)
+        out.append({"trace_id": trace_id.hex(), "span_id": span_id.hex(),
+                    **({"trace_state": k["traceState"]} if k.get("traceState") else {}),
+                    "attributes": json_attributes(k.get("attributes"))})
+    return to_json(out)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Iterator
 
 from collectors.errors import BadRequest, UnreadableSource
-from collectors.otlp import decode_request, parse_json_request
-from collectors.spans import iso_us, span_table
+from collectors.otlp import decode_json_request
+from collectors.spans import iso_us, span_row, span_table
 from models.batches import Batch, dead_letters
 from models.vocabulary import SERVICE_NAME
 
@@ -73,8 +73,12 @@ def _otlp(text: str, source: str) -> Iterator[Batch]:
 
 
 def _decode(request, where: str):
-    parsed, invalid = parse_json_request(request if isinstance(request, dict) else request.encode())
-    return decode_request(parsed, where, invalid)
+    if not isinstance(request, dict):
+        try:
+            request = json.loads(request)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"body is not JSON ({exc})") from exc
+    return decode_json_request(request, where)
 
 
 # -- Zipkin v2 ----------------------------------------------------------------------------------
@@ -111,7 +115,7 @@ def zipkin_batch(spans: list, source: str) -> Batch:
             if s.get("shared"):
                 attrs["zipkin.shared"] = True
             service = local.get("serviceName")
-            rows.append({
+            rows.append(span_row(**{
                 "trace_id": trace, "span_id": own_id, "parent_span_id": parent, "name": s.get("name") or "",
                 "kind": s.get("kind") or "INTERNAL", "service": service,
                 "start_us": int(start), "end_us": int(start) + int(s.get("duration") or 0),
@@ -122,7 +126,7 @@ def zipkin_batch(spans: list, source: str) -> Batch:
                 "events": [{"name": a.get("value", ""), "time": _iso(a.get("timestamp")), "attributes": {}}
                            for a in s.get("annotations") or []],
                 "links": [],
-            })
+            }))
     return Batch(span=span_table(rows), dead_letter=dead_letters(rejects) if rejects else None)
 
 
@@ -157,7 +161,7 @@ def jaeger_batch(doc: dict, source: str) -> Batch:
             service = process.get("serviceName")
             kind = str(tags.pop("span.kind", "internal")).upper()
             status = str(tags.pop("otel.status_code", "ERROR" if tags.get("error") is True else "UNSET")).upper()
-            rows.append({
+            rows.append(span_row(**{
                 "trace_id": trace_id, "span_id": span_id, "parent_span_id": parent,
                 "name": s.get("operationName") or "", "kind": kind, "service": service,
                 "start_us": start, "end_us": start + int(s.get("duration") or 0),
@@ -170,7 +174,7 @@ def jaeger_batch(doc: dict, source: str) -> Batch:
                 "links": [{"trace_id": r.get("traceID", "").lower(), "span_id": r.get("spanID", "").lower(),
                            "attributes": {"ref_type": r.get("refType")}}
                           for r in refs if r.get("refType") != "CHILD_OF" or r["spanID"].lower() != parent],
-            })
+            }))
     return Batch(span=span_table(rows), dead_letter=dead_letters(rejects) if rejects else None)
 
 
