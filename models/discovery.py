@@ -1,0 +1,110 @@
+"""Process models discovered from what SQL already counted: the one module that imports pm4py.
+
+pm4py is imported inside the functions (the import takes seconds) and is fed aggregates, never
+events: a directly-follows graph (`discover_from_dfg`, the inductive miner's IMd variant) or the
+distinct variants with their case counts (`discover_from_variants`, IM or IMf). Drawing is apart
+from discovering: the `*_dot` functions return Graphviz DOT source for the browser to lay out;
+no Graphviz binary is called.
+
+From variants vs from the DFG: the variants keep which activities share a case, so IM/IMf can
+find sequences, choices and loops that the DFG alone blurs, and IMf's noise filter weighs each
+variant by its cases exactly as pm4py does on the whole log. IMd sees only the DFG: cheaper
+(one row per edge, whatever the log size), and its model can differ from IMf's on the log.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    """A discovered model in pm4py's objects: the process tree and its Petri net."""
+
+    tree: Any
+    net: Any
+    initial_marking: Any
+    final_marking: Any
+
+    def size(self) -> dict[str, int]:
+        """places, transitions (visible and silent) and arcs of the Petri net."""
+        visible = sum(1 for t in self.net.transitions if t.label is not None)
+        return {"places": len(self.net.places), "transitions": len(self.net.transitions),
+                "visible_transitions": visible, "arcs": len(self.net.arcs)}
+
+
+def discover_from_dfg(dfg_table: pa.Table, start: dict[str, int], end: dict[str, int]) -> ProcessModel:
+    """IMd on a DFG: `dfg_table` as `mining.dfg` returns it (source, target, count), `start`
+    and `end` as `mining.start_activities` / `end_activities` return them."""
+    pm4py = _pm4py()
+    from pm4py.objects.dfg.obj import DFG
+
+    graph = {(s, t): c for s, t, c in zip(dfg_table.column("source").to_pylist(),
+                                          dfg_table.column("target").to_pylist(),
+                                          dfg_table.column("count").to_pylist())}
+    tree = pm4py.discover_process_tree_inductive(DFG(graph, dict(start), dict(end)))
+    return _model(pm4py, tree)
+
+
+def discover_from_variants(variants_table: pa.Table, noise_threshold: float = 0.0) -> ProcessModel:
+    """IM (noise_threshold 0) or IMf on the variants (variant, cases) as `mining.variants`
+    returns them: the same tree pm4py's inductive miner finds on the whole log."""
+    pm4py = _pm4py()
+    from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
+    from pm4py.algo.discovery.inductive.variants.im import IMUVCL
+    from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
+    from pm4py.objects.process_tree.utils.generic import fold, tree_sort
+
+    # pm4py's own entry point rebuilds this Counter from an event log; we hand it over directly.
+    uvcl = Counter({tuple(v): c for v, c in zip(variants_table.column("variant").to_pylist(),
+                                                variants_table.column("cases").to_pylist())})
+    parameters = {"noise_threshold": noise_threshold, "multiprocessing": False,
+                  "disable_fallthroughs": False}
+    miner = IMFUVCL(parameters) if noise_threshold > 0 else IMUVCL(parameters)
+    tree = fold(miner.apply(IMDataStructureUVCL(uvcl), parameters))
+    tree_sort(tree)
+    return _model(pm4py, tree)
+
+
+def petri_net_dot(model: ProcessModel) -> str:
+    """The Petri net as Graphviz DOT source (initial and final marking drawn)."""
+    _pm4py()
+    from pm4py.visualization.petri_net import visualizer
+
+    return visualizer.apply(model.net, model.initial_marking, model.final_marking).source
+
+
+def bpmn_dot(model: ProcessModel) -> str:
+    """The model as a BPMN diagram in Graphviz DOT source."""
+    pm4py = _pm4py()
+    from pm4py.visualization.bpmn import visualizer
+
+    return visualizer.apply(pm4py.convert_to_bpmn(model.tree)).source
+
+
+def process_tree_dot(model: ProcessModel) -> str:
+    """The process tree as Graphviz DOT source."""
+    _pm4py()
+    from pm4py.visualization.process_tree import visualizer
+
+    return visualizer.apply(model.tree).source
+
+
+def _model(pm4py, tree) -> ProcessModel:
+    net, im, fm = pm4py.convert_to_petri_net(tree)
+    return ProcessModel(tree, net, im, fm)
+
+
+def _pm4py():
+    """pm4py, imported on first use without its welcome banner and progress bars."""
+    sys._pm4py_welcome_shown = True     # pm4py's own switch for the banner it prints once
+    import pm4py
+    from pm4py.util import constants
+
+    constants.SHOW_PROGRESS_BAR = False
+    return pm4py
