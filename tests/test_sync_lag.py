@@ -197,3 +197,98 @@ def test_a_later_load_bringing_the_commit_turns_unsynced_into_lag(tmp_path):
         assert sync_lag.unsynced(store.cursor(), tolerance_seconds=0).num_rows == 0
     finally:
         store.close()
+
+
+# -- 2. found, not assumed: the simulator's planted outage and rate limiting --------------------
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    from app.ingest import ingest
+    from sample_logs import simulate
+
+    out = tmp_path_factory.mktemp("network")
+    manifest = simulate(out / "sim", orders=600, seed=11)
+    store = open_store(out / "p2p.duckdb")
+    ingest(store, [out / "sim"])
+    yield store.cursor(), manifest["truths"], manifest
+    store.close()
+
+
+def _utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.rstrip("Z"))
+
+
+def test_every_carried_event_has_a_hop_and_a_commit(network):
+    con, _, manifest = network
+    hops = sync_lag.hops(con)
+    spans = con.sql("SELECT count(DISTINCT trace_id) FROM span").fetchall()[0][0]
+    assert hops.num_rows == spans                      # one trace per event x target here
+    assert hops["commit_time"].null_count == 0         # the simulator commits everything, in the end
+    assert sync_lag.unsynced(con, tolerance_seconds=0).num_rows == 0
+
+
+def test_no_erp_to_ap_commit_during_the_outage_and_events_wait_for_its_end(network):
+    con, truths, _ = network
+    start, end = _utc(truths["outage"]["start"]), _utc(truths["outage"]["end"])
+    erp_ap = sync_lag.hops(con, source=v.ERP, target=v.AP).to_pylist()
+    assert not [h for h in erp_ap if start <= h["commit_time"] < end]
+    during = [h for h in erp_ap if start <= h["event_time"] < end]
+    assert during, "no ERP->AP event was published during the outage"
+    short = [h["event_id"] for h in during if h["lag_s"] < (end - h["event_time"]).total_seconds()]
+    assert short == []
+    # the hops that met 503s are exactly the orders and receipts the manifest says were delayed
+    failed = {h["object_id"] for h in erp_ap if h["got_5xx"]}
+    o = truths["outage"]
+    assert len(failed) == o["delayed_purchase_orders"]["count"] + o["delayed_goods_receipts"]["count"]
+    assert set(o["delayed_purchase_orders"]["ids"]) <= failed
+
+
+def test_the_outage_is_the_worst_lag_period(network):
+    con, truths, _ = network
+    start, end = _utc(truths["outage"]["start"]), _utc(truths["outage"]["end"])
+    for bucket, first in (("hour", start), ("day", start.replace(hour=0))):
+        rows = sync_lag.over_time(con, bucket).to_pylist()
+        worst = max(rows, key=lambda r: r["p95_s"])
+        assert (worst["source_system"], worst["target_system"]) == (v.ERP, v.AP)
+        assert first <= worst["bucket"] < end
+    pairs = sync_lag.by_system_pair(con).to_pylist()
+    erp_ap = next(p for p in pairs if (p["source_system"], p["target_system"]) == (v.ERP, v.AP))
+    assert erp_ap["max_lag_s"] == max(p["max_lag_s"] for p in pairs)
+    assert erp_ap["max_lag_s"] > 3600
+
+
+def test_429s_fall_in_erp_business_hours_and_slow_those_hours_down(network):
+    con, truths, manifest = network
+    limited = truths["erp_rate_limiting"]
+    erp_zone = manifest["facilities"][0]["timezone"]   # the ERP runs in the first facility's zone
+    hours = sync_lag.business_hours(con, erp_zone, 8, 18).to_pylist()
+    throttled = {(r["source_system"], r["target_system"]) for r in hours if r["events_429"]}
+    assert throttled and {t for _, t in throttled} == {v.ERP}     # only writes into the ERP
+    services = {h["service"] for h in sync_lag.hops(con, target=v.ERP).to_pylist() if h["got_429"]}
+    assert services <= set(limited["services"])
+    # every failed write into the ERP is a 429 span of the manifest
+    retries = sum(h["retries"] for h in sync_lag.hops(con, target=v.ERP).to_pylist())
+    assert retries == limited["spans_429"]
+    for pair in throttled:
+        busy, quiet = (next(r for r in hours if (r["source_system"], r["target_system"]) == pair
+                            and r["business_hours"] is b) for b in (True, False))
+        assert busy["events_429"] > quiet["events_429"]
+        assert busy["share_429"] > 5 * quiet["share_429"]
+        assert busy["p95_s"] > quiet["p95_s"]
+    # hour of week: the busiest 429 hour is a weekday hour inside 8-18 in the ERP's zone
+    week = sync_lag.by_hour_of_week(con, erp_zone, target=v.ERP).to_pylist()
+    top = max(week, key=lambda r: r["events_429"])
+    assert top["day_of_week"] <= 5 and 8 <= top["hour"] < 18
+
+
+def test_critical_path_of_a_slow_throttled_event_is_its_erp_write(network):
+    con, _, _ = network
+    slow = next(h for h in sync_lag.slowest(con, 50, target=v.ERP).to_pylist() if h["got_429"])
+    path = sync_lag.critical_path(con, slow["trace_id"]).to_pylist()
+    critical = [r for r in path if r["critical"]]
+    assert len(critical) == slow["attempts"] >= 2
+    assert {(r["kind"], r["name"]) for r in critical} == {("CLIENT", critical[0]["name"])}
+    assert [r["http_status"] for r in critical][:-1] == [429] * (len(critical) - 1)
+    assert 200 <= critical[-1]["http_status"] < 300
+    assert critical[0]["step_s"] > slow["lag_s"] / 2
+    assert sum(r["contribution_s"] for r in path if r["on_path"]) == pytest.approx(slow["lag_s"], abs=1e-6)
