@@ -1,0 +1,279 @@
+-- The current state of each P2P document, one table-shaped query per document type.
+-- An attribute's current value is its latest value in object_change, else the value the object
+-- was first seen with (object.attributes). Values from different systems arrive in their own
+-- formats: dates are read as ISO (2025-07-30), US (07/30/2025) or European (30.07.2025).
+-- Relations: object_object in either direction; an invoice line is tied to a PO line by O2O, or
+-- else by an event that touches exactly one invoice line and one PO line.
+-- Parameters: object types and activities from models/vocabulary.py ($po_line, $purchase_order,
+-- $requisition, $supplier, $invoice, $invoice_line, $create_po, $goods_receipt_activity,
+-- $return_activity, $receive_invoice, $match_invoice, $approve_invoice).
+-- match.sql and audit.sql read these blocks by name as relations (models/documents.py puts
+-- them in front of a query as WITH clauses, in this file's order; later blocks may read earlier).
+
+-- name: po_lines
+WITH line AS (
+    SELECT object_id, attributes FROM object WHERE object_type = $po_line
+),
+latest AS (
+    SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
+    FROM object_change c SEMI JOIN line l ON l.object_id = c.object_id
+    WHERE c.attribute IN ('quantity', 'unit_price', 'contract_price', 'item', 'unspsc')
+    GROUP BY ALL
+),
+state AS (
+    SELECT l.object_id,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'quantity'),       l.attributes->'quantity')       AS quantity,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'unit_price'),     l.attributes->'unit_price')     AS unit_price,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'contract_price'), l.attributes->'contract_price') AS contract_price,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'item'),           l.attributes->'item')           AS item,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'unspsc'),         l.attributes->'unspsc')         AS unspsc
+    FROM line l LEFT JOIN latest v ON v.object_id = l.object_id
+    GROUP BY l.object_id, l.attributes
+),
+o2o AS (
+    SELECT source_id AS a, target_id AS b FROM object_object
+    UNION ALL
+    SELECT target_id, source_id FROM object_object
+),
+line_po AS (
+    SELECT r.a AS po_line_id, min(r.b) AS po_id
+    FROM o2o r SEMI JOIN line l ON l.object_id = r.a
+    JOIN object o ON o.object_id = r.b AND o.object_type = $purchase_order
+    GROUP BY ALL
+),
+po_link AS (    -- each PO's supplier and requisition
+    SELECT r.a AS po_id,
+           min(r.b) FILTER (WHERE o.object_type = $supplier)    AS supplier_id,
+           min(r.b) FILTER (WHERE o.object_type = $requisition) AS requisition_id
+    FROM o2o r SEMI JOIN line_po p ON p.po_id = r.a
+    JOIN object o ON o.object_id = r.b AND o.object_type IN ($supplier, $requisition)
+    GROUP BY ALL
+),
+requisition AS (
+    SELECT o.object_id,
+           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'department'), any_value(o.attributes->'department'))->>'$' AS department,
+           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'flow'),       any_value(o.attributes->'flow'))->>'$'       AS flow
+    FROM object o SEMI JOIN po_link p ON p.requisition_id = o.object_id
+    LEFT JOIN object_change c ON c.object_id = o.object_id AND c.attribute IN ('department', 'flow')
+    GROUP BY o.object_id
+),
+created AS (    -- the order's creation: when, where, by whom
+    SELECT r.object_id AS po_id, arg_min(e.facility, e.ts) AS facility, min(e.ts) AS created_at,
+           arg_min(e.actor, e.ts) AS created_by
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    SEMI JOIN line_po p ON p.po_id = r.object_id
+    WHERE e.activity = $create_po
+    GROUP BY ALL
+)
+SELECT s.object_id                                          AS po_line_id,
+       lp.po_id,
+       regexp_extract(s.object_id, '[-/](\d+)$', 1)         AS line_no,
+       s.item->>'$'                                         AS item,
+       s.unspsc->>'$'                                       AS unspsc,
+       TRY_CAST(s.quantity->>'$' AS DOUBLE)                 AS quantity,
+       TRY_CAST(s.unit_price->>'$' AS DOUBLE)               AS unit_price,
+       TRY_CAST(s.contract_price->>'$' AS DOUBLE)           AS contract_price,
+       pl.supplier_id,
+       c.facility,
+       rq.department,
+       rq.flow,
+       c.created_at,
+       c.created_by
+FROM state s
+LEFT JOIN line_po lp     ON lp.po_line_id = s.object_id
+LEFT JOIN po_link pl     ON pl.po_id = lp.po_id
+LEFT JOIN requisition rq ON rq.object_id = pl.requisition_id
+LEFT JOIN created c      ON c.po_id = lp.po_id;
+
+-- name: receipts
+-- Per PO line: what was received. ERP goods movements record the moved quantity on the line
+-- (received_quantity: positive for a receipt, negative for a return), so the received quantity
+-- is their sum. A receipt event that names the order but none of its lines (an implant usage
+-- logged by the procurement platform) receipts the whole order: order_receipts.
+WITH line_po AS (
+    SELECT l.object_id AS po_line_id, min(p.object_id) AS po_id
+    FROM object l
+    JOIN (SELECT source_id AS a, target_id AS b FROM object_object
+          UNION ALL SELECT target_id, source_id FROM object_object) r ON r.a = l.object_id
+    JOIN object p ON p.object_id = r.b AND p.object_type = $purchase_order
+    WHERE l.object_type = $po_line
+    GROUP BY ALL
+),
+moved AS (
+    SELECT c.object_id AS po_line_id, sum(TRY_CAST(c.value->>'$' AS DOUBLE)) AS received_quantity
+    FROM object_change c SEMI JOIN line_po l ON l.po_line_id = c.object_id
+    WHERE c.attribute = 'received_quantity'
+    GROUP BY ALL
+),
+receipt_event AS (
+    SELECT e.event_id, e.activity, e.ts FROM event e
+    WHERE e.activity IN ($goods_receipt_activity, $return_activity)
+),
+touched AS (
+    SELECT re.event_id, re.activity, re.ts, r.object_id, o.object_type
+    FROM receipt_event re JOIN event_object r ON r.event_id = re.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($po_line, $purchase_order)
+),
+line_events AS (
+    SELECT object_id AS po_line_id,
+           count(DISTINCT event_id) FILTER (WHERE activity = $goods_receipt_activity) AS goods_receipts,
+           count(DISTINCT event_id) FILTER (WHERE activity = $return_activity)        AS returns,
+           min(ts) FILTER (WHERE activity = $goods_receipt_activity)                  AS first_receipt_at,
+           max(ts) FILTER (WHERE activity = $goods_receipt_activity)                  AS last_receipt_at
+    FROM touched WHERE object_type = $po_line
+    GROUP BY ALL
+),
+order_events AS (   -- receipts of a whole order: the event names the order but no line
+    SELECT t.object_id AS po_id, count(DISTINCT t.event_id) AS order_receipts, min(t.ts) AS first_order_receipt_at
+    FROM touched t
+    WHERE t.object_type = $purchase_order AND t.activity = $goods_receipt_activity
+      AND NOT EXISTS (SELECT 1 FROM touched x WHERE x.event_id = t.event_id AND x.object_type = $po_line)
+    GROUP BY ALL
+)
+SELECT l.po_line_id, l.po_id,
+       coalesce(m.received_quantity, 0)                 AS received_quantity,
+       coalesce(le.goods_receipts, 0)                   AS goods_receipts,
+       coalesce(le.returns, 0)                          AS returns,
+       coalesce(oe.order_receipts, 0)                   AS order_receipts,
+       least(le.first_receipt_at, oe.first_order_receipt_at) AS first_receipt_at,
+       le.last_receipt_at
+FROM line_po l
+LEFT JOIN moved m        ON m.po_line_id = l.po_line_id
+LEFT JOIN line_events le ON le.po_line_id = l.po_line_id
+LEFT JOIN order_events oe ON oe.po_id = l.po_id;
+
+-- name: invoice_lines
+WITH line AS (
+    SELECT object_id, attributes FROM object WHERE object_type = $invoice_line
+),
+latest AS (
+    SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
+    FROM object_change c SEMI JOIN line l ON l.object_id = c.object_id
+    WHERE c.attribute IN ('quantity', 'unit_price', 'line_amount')
+    GROUP BY ALL
+),
+state AS (
+    SELECT l.object_id,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'quantity'),    l.attributes->'quantity')    AS quantity,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'unit_price'),  l.attributes->'unit_price')  AS unit_price,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'line_amount'), l.attributes->'line_amount') AS line_amount
+    FROM line l LEFT JOIN latest v ON v.object_id = l.object_id
+    GROUP BY l.object_id, l.attributes
+),
+o2o AS (
+    SELECT r.a, r.b, o.object_type
+    FROM (SELECT source_id AS a, target_id AS b FROM object_object
+          UNION ALL SELECT target_id, source_id FROM object_object) r
+    SEMI JOIN line l ON l.object_id = r.a
+    JOIN object o ON o.object_id = r.b AND o.object_type IN ($invoice, $po_line)
+),
+pair_event AS (     -- events touching exactly one invoice line and one PO line link the two
+    SELECT r.event_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $invoice_line) AS invoice_line_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $po_line)      AS po_line_id
+    FROM event_object r JOIN object o ON o.object_id = r.object_id
+    WHERE o.object_type IN ($invoice_line, $po_line)
+    GROUP BY r.event_id
+    HAVING count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $invoice_line) = 1
+       AND count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $po_line) = 1
+),
+link AS (
+    SELECT l.object_id AS invoice_line_id,
+           min(x.b) FILTER (WHERE x.object_type = $invoice) AS invoice_id,
+           min(x.b) FILTER (WHERE x.object_type = $po_line) AS po_line_id
+    FROM line l LEFT JOIN o2o x ON x.a = l.object_id
+    GROUP BY ALL
+)
+SELECT s.object_id                                     AS invoice_line_id,
+       k.invoice_id,
+       coalesce(k.po_line_id, (SELECT min(p.po_line_id) FROM pair_event p
+                               WHERE p.invoice_line_id = s.object_id)) AS po_line_id,
+       TRY_CAST(s.quantity->>'$' AS DOUBLE)            AS quantity,
+       TRY_CAST(s.unit_price->>'$' AS DOUBLE)          AS unit_price,
+       TRY_CAST(s.line_amount->>'$' AS DOUBLE)         AS line_amount
+FROM state s LEFT JOIN link k ON k.invoice_line_id = s.object_id;
+
+-- name: invoices
+-- The AP platform's verdict is that of its latest Match Invoice event (match_result,
+-- exception_reason, match_type). Supplier: the supplier the invoice's own events name, else its
+-- order's. Department: the order's (its requisition's), else the AP platform's.
+WITH inv AS (
+    SELECT object_id, attributes FROM object WHERE object_type = $invoice
+),
+latest AS (
+    SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
+    FROM object_change c SEMI JOIN inv i ON i.object_id = c.object_id
+    WHERE c.attribute IN ('supplier_invoice_number', 'amount', 'invoice_date', 'due_date', 'payment_terms')
+    GROUP BY ALL
+),
+state AS (
+    SELECT i.object_id,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'supplier_invoice_number'), i.attributes->'supplier_invoice_number')->>'$' AS supplier_invoice_number,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'amount'),        i.attributes->'amount')->>'$'        AS amount,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'invoice_date'),  i.attributes->'invoice_date')->>'$'  AS invoice_date,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'due_date'),      i.attributes->'due_date')->>'$'      AS due_date,
+           coalesce(max(v.value) FILTER (WHERE v.attribute = 'payment_terms'), i.attributes->'payment_terms')->>'$' AS payment_terms
+    FROM inv i LEFT JOIN latest v ON v.object_id = i.object_id
+    GROUP BY i.object_id, i.attributes
+),
+inv_event AS (
+    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.attributes
+    FROM event_object r SEMI JOIN inv i ON i.object_id = r.object_id
+    JOIN event e ON e.event_id = r.event_id
+),
+ev AS (
+    SELECT invoice_id,
+           arg_max(attributes, ts) FILTER (WHERE activity = $match_invoice) AS ap_match,
+           arg_max(facility, ts)   FILTER (WHERE facility IS NOT NULL)      AS facility,
+           arg_max(attributes->>'department', ts) FILTER (WHERE attributes->>'department' IS NOT NULL) AS ap_department,
+           min(ts) FILTER (WHERE activity = $receive_invoice)               AS received_at,
+           max(ts) FILTER (WHERE activity = $approve_invoice)               AS approved_at,
+           arg_max(actor, ts) FILTER (WHERE activity = $approve_invoice)    AS approved_by
+    FROM inv_event GROUP BY ALL
+),
+named AS (      -- objects the invoice's events or its O2O links name
+    SELECT x.invoice_id, o.object_id, o.object_type
+    FROM (SELECT i.invoice_id, r.object_id FROM inv_event i JOIN event_object r ON r.event_id = i.event_id
+          UNION
+          SELECT source_id, target_id FROM object_object SEMI JOIN inv ON inv.object_id = source_id
+          UNION
+          SELECT target_id, source_id FROM object_object SEMI JOIN inv ON inv.object_id = target_id) x
+    JOIN object o ON o.object_id = x.object_id AND o.object_type IN ($supplier, $purchase_order)
+),
+link AS (
+    SELECT invoice_id,
+           min(object_id) FILTER (WHERE object_type = $supplier)       AS supplier_id,
+           min(object_id) FILTER (WHERE object_type = $purchase_order) AS po_id
+    FROM named GROUP BY ALL
+),
+po_department AS (
+    SELECT po_id, any_value(department) AS department, any_value(supplier_id) AS supplier_id,
+           any_value(facility) AS facility, any_value(flow) AS flow,
+           min(created_at) AS po_created_at, any_value(created_by) AS po_created_by
+    FROM po_lines GROUP BY ALL
+)
+SELECT s.object_id                                            AS invoice_id,
+       coalesce(k.supplier_id, p.supplier_id)                 AS supplier_id,
+       s.supplier_invoice_number,
+       TRY_CAST(s.amount AS DOUBLE)                           AS amount,
+       coalesce(try_strptime(s.invoice_date, '%Y-%m-%d'), try_strptime(s.invoice_date, '%m/%d/%Y'),
+                try_strptime(s.invoice_date, '%d.%m.%Y'))::DATE AS invoice_date,
+       coalesce(try_strptime(s.due_date, '%Y-%m-%d'), try_strptime(s.due_date, '%m/%d/%Y'),
+                try_strptime(s.due_date, '%d.%m.%Y'))::DATE     AS due_date,
+       s.payment_terms,
+       ev.ap_match->>'match_result'                           AS ap_match_result,
+       nullif(ev.ap_match->>'exception_reason', '')           AS ap_exception_reason,
+       ev.ap_match->>'match_type'                             AS ap_match_type,
+       k.po_id,
+       coalesce(ev.facility, p.facility)                      AS facility,
+       coalesce(p.department, ev.ap_department)               AS department,
+       p.flow,
+       p.po_created_at,
+       p.po_created_by,
+       ev.received_at,
+       ev.approved_at,
+       ev.approved_by
+FROM state s
+LEFT JOIN ev             ON ev.invoice_id = s.object_id
+LEFT JOIN link k         ON k.invoice_id = s.object_id
+LEFT JOIN po_department p ON p.po_id = k.po_id
