@@ -1,0 +1,58 @@
+"""Audit controls: segregation of duties, after-the-fact orders, duplicate invoices, bank detail
+changes before payments, and the full trail of a case. Each control returns its findings as a
+table with the ids, who, when, the amount and a short reason (SQL in models/sql/audit.sql)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from models import vocabulary as v
+from models.documents import query
+
+# Named by a case's events but not followed when building a trail: every order names them.
+MASTER_DATA = [v.SUPPLIER, v.ITEM, v.CONTRACT]
+
+
+def _scope(facilities) -> list | None:
+    return list(facilities) if facilities else None
+
+
+def four_eyes(con, facilities=None) -> pa.Table:
+    """Invoices approved by the person who created the order they bill: invoice_id, po_id,
+    supplier_id, facility, person, po_created_at, approved_at, amount, reason."""
+    return query(con, "audit.four_eyes", person=v.PERSON, facilities=_scope(facilities))
+
+
+def po_after_invoice(con, facilities=None) -> pa.Table:
+    """After-the-fact orders (bill-only implants excluded): invoice_id, po_id, supplier_id,
+    facility, department, person (who created the order), po_created_at, invoice_date,
+    invoice_received_at, first_receipt_at, amount, days_after_invoice_date, reason."""
+    return query(con, "audit.po_after_invoice", facilities=_scope(facilities))
+
+
+def duplicate_invoices(con, window_days: int = 30, facilities=None) -> pa.Table:
+    """Invoices repeating an earlier one of the same supplier and amount with the same number
+    once normalised, within `window_days`: invoice_id, original_invoice_id, supplier_id, facility,
+    amount, supplier_invoice_number, original_number, invoice_date, original_invoice_date,
+    received_at, original_received_at, person (approver), approved_at, reason."""
+    return query(con, "audit.duplicate_invoices", window_days=int(window_days),
+                 facilities=_scope(facilities))
+
+
+def bank_change_before_payment(con, days: int = 14, min_amount: float = 10_000.0,
+                               facilities=None) -> pa.Table:
+    """Payments of at least `min_amount` released within `days` after the supplier's bank details
+    changed, largest first: payment_id, invoice_id, supplier_id, facility, person (who changed the
+    details), changed_at, released_at, released_by, amount, hours_between, account_old,
+    account_new, reason."""
+    return query(con, "audit.bank_change_before_payment", days=int(days),
+                 min_amount=float(min_amount), facilities=_scope(facilities))
+
+
+def case_trail(con, object_id: str) -> pa.Table:
+    """Every event of the case `object_id` and of the objects one hop from it, in order (ts,
+    source_order): ts, source_order, event_id, activity, source_system, facility, actor,
+    actor_kind, objects (of the trail it names), services, trace_ids, spans, first_span_start,
+    last_span_end, error_spans. Spans naming a trail object but no stored event come as rows
+    with the span's event id and type."""
+    return query(con, "audit.case_trail", object_id=object_id, master_types=MASTER_DATA)

@@ -1,0 +1,192 @@
+-- Audit controls: each a list of findings with the ids, who, when, amount and a short reason.
+-- They read the current documents (documents.sql: invoices, po_lines, … as relations) and the
+-- events themselves. Object types and activities are bound from models/vocabulary.py.
+
+-- name: four_eyes
+-- The person who created a purchase order approved an invoice billing it. An invoice bills an
+-- order by O2O (either direction) or by an approval event that names both.
+WITH created AS (
+    SELECT r.object_id AS po_id, e.actor, e.ts, e.event_id
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type = $purchase_order
+    WHERE e.activity = $create_po AND e.actor_kind = $person
+),
+approved AS (
+    SELECT r.object_id AS invoice_id, e.actor, e.ts, e.event_id
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
+    WHERE e.activity = $approve_invoice AND e.actor_kind = $person
+),
+bills AS (
+    SELECT a.invoice_id, r.object_id AS po_id
+    FROM approved a JOIN event_object r ON r.event_id = a.event_id
+    UNION
+    SELECT source_id, target_id FROM object_object
+    UNION
+    SELECT target_id, source_id FROM object_object
+)
+SELECT a.invoice_id, c.po_id, i.supplier_id, i.facility, a.actor AS person,
+       c.ts AS po_created_at, a.ts AS approved_at, i.amount,
+       'created ' || c.po_id || ' on ' || strftime(c.ts, '%Y-%m-%d') || ' and approved its invoice '
+           || a.invoice_id || ' on ' || strftime(a.ts, '%Y-%m-%d')            AS reason
+FROM approved a
+JOIN bills b ON b.invoice_id = a.invoice_id
+JOIN created c ON c.po_id = b.po_id AND c.actor = a.actor
+LEFT JOIN invoices i ON i.invoice_id = a.invoice_id
+WHERE $facilities IS NULL OR list_contains($facilities, i.facility)
+ORDER BY person, approved_at, a.invoice_id;
+
+-- name: po_after_invoice
+-- After-the-fact orders: the order was created after the supplier's invoice date, or after the
+-- AP platform received the invoice, or after goods were received against it. Bill-only implants
+-- are legitimate (the order follows the usage) and left out.
+WITH order_receipt AS (
+    SELECT po_id, min(first_receipt_at) AS first_receipt_at FROM receipts GROUP BY ALL
+),
+judged AS (
+    SELECT i.*, r.first_receipt_at,
+           i.po_created_at::DATE > i.invoice_date       AS after_invoice_date,
+           i.po_created_at > i.received_at              AS after_invoice_received,
+           i.po_created_at > r.first_receipt_at         AS after_receipt
+    FROM invoices i LEFT JOIN order_receipt r ON r.po_id = i.po_id
+    WHERE i.po_created_at IS NOT NULL AND i.flow IS DISTINCT FROM $bill_only
+)
+SELECT invoice_id, po_id, supplier_id, facility, department, po_created_by AS person,
+       po_created_at, invoice_date, received_at AS invoice_received_at, first_receipt_at, amount,
+       date_diff('day', invoice_date, po_created_at::DATE) AS days_after_invoice_date,
+       concat_ws('; ',
+           CASE WHEN after_invoice_date THEN 'order created ' || date_diff('day', invoice_date, po_created_at::DATE)
+                                             || ' days after the invoice date' END,
+           CASE WHEN after_invoice_received THEN 'after AP received the invoice' END,
+           CASE WHEN after_receipt THEN 'after the goods receipt' END)            AS reason
+FROM judged
+WHERE (after_invoice_date OR after_invoice_received OR after_receipt)
+  AND ($facilities IS NULL OR list_contains($facilities, facility))
+ORDER BY facility, department, po_created_at, invoice_id;
+
+-- name: duplicate_invoices
+-- Pairs of invoices of one supplier and amount whose numbers agree once normalised (letters and
+-- digits only, lower case, a leading "inv"/"in" dropped, leading zeros of the number dropped),
+-- dated within $window_days of each other. The first received is the original.
+WITH inv AS (
+    SELECT *,
+           regexp_replace(
+               regexp_replace(lower(regexp_replace(supplier_invoice_number, '[^A-Za-z0-9]', '', 'g')),
+                              '^(inv|in)([0-9])', '\2'),
+               '^([a-z]*)0+([0-9])', '\1\2')                    AS number_key,
+           coalesce(invoice_date, received_at::DATE)            AS day,
+           round(amount, 2)                                     AS amount_key
+    FROM invoices
+    WHERE supplier_invoice_number IS NOT NULL AND amount IS NOT NULL
+)
+SELECT d.invoice_id, o.invoice_id AS original_invoice_id, d.supplier_id, d.facility,
+       d.amount, d.supplier_invoice_number, o.supplier_invoice_number AS original_number,
+       d.invoice_date, o.invoice_date AS original_invoice_date,
+       d.received_at, o.received_at AS original_received_at, d.approved_by AS person,
+       d.approved_at,
+       'same supplier and amount as ' || o.invoice_id || ' (number ' || o.supplier_invoice_number
+           || ' vs ' || d.supplier_invoice_number || ')'       AS reason
+FROM inv d JOIN inv o
+  ON o.supplier_id = d.supplier_id AND o.amount_key = d.amount_key AND o.number_key = d.number_key
+ AND o.invoice_id <> d.invoice_id
+ AND abs(date_diff('day', o.day, d.day)) <= $window_days
+ AND (coalesce(o.received_at, TIMESTAMP '9999-01-01'), o.invoice_id)
+     < (coalesce(d.received_at, TIMESTAMP '9999-01-01'), d.invoice_id)
+WHERE $facilities IS NULL OR list_contains($facilities, d.facility)
+ORDER BY d.supplier_id, d.invoice_id;
+
+-- name: bank_change_before_payment
+-- A payment released to a supplier within $days after its bank details changed, for at least
+-- $min_amount. Amount: the payment's current amount attribute.
+WITH changed AS (
+    SELECT r.object_id AS supplier_id, e.event_id, e.ts, e.actor,
+           e.attributes->>'bank_account_old' AS account_old, e.attributes->>'bank_account_new' AS account_new
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
+    WHERE e.activity = $bank_change
+),
+released AS (
+    SELECT e.event_id, e.ts, e.actor, e.facility,
+           min(r.object_id) FILTER (WHERE o.object_type = $supplier) AS supplier_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $payment)  AS payment_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $invoice)  AS invoice_id
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($supplier, $payment, $invoice)
+    WHERE e.activity = $release_payment
+    GROUP BY e.event_id, e.ts, e.actor, e.facility
+),
+paid AS (
+    SELECT p.object_id AS payment_id,
+           TRY_CAST(coalesce(arg_max(c.value, c.ts), any_value(p.attributes->'amount'))->>'$' AS DOUBLE) AS amount
+    FROM object p SEMI JOIN released x ON x.payment_id = p.object_id
+    LEFT JOIN object_change c ON c.object_id = p.object_id AND c.attribute = 'amount'
+    GROUP BY p.object_id
+)
+SELECT x.payment_id, x.invoice_id, x.supplier_id, x.facility, c.actor AS person,
+       c.ts AS changed_at, x.ts AS released_at, x.actor AS released_by, p.amount,
+       round(date_diff('second', c.ts, x.ts) / 3600.0, 1) AS hours_between,
+       c.account_old, c.account_new,
+       'bank details changed ' || round(date_diff('second', c.ts, x.ts) / 3600.0, 1)
+           || ' h before this payment was released' AS reason
+FROM changed c
+JOIN released x ON x.supplier_id = c.supplier_id AND x.ts >= c.ts
+               AND x.ts <= c.ts + to_days(CAST($days AS INTEGER))
+JOIN paid p ON p.payment_id = x.payment_id
+WHERE p.amount >= $min_amount
+  AND ($facilities IS NULL OR list_contains($facilities, x.facility))
+ORDER BY p.amount DESC, x.payment_id;
+
+-- name: case_trail
+-- Every event of a case and of the objects one hop from it (objects its events name, and O2O
+-- links either way; master data — $master_types — is named but not followed), in order, with the
+-- spans that carried each event (p2p.event.id) and, as rows of their own, spans that name one of
+-- the objects (p2p.object.id) but no event of the trail.
+WITH hop AS (
+    SELECT $object_id AS object_id
+    UNION
+    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
+    WHERE r1.object_id = $object_id
+    UNION
+    SELECT target_id FROM object_object WHERE source_id = $object_id
+    UNION
+    SELECT source_id FROM object_object WHERE target_id = $object_id
+),
+objs AS (
+    SELECT h.object_id FROM hop h LEFT JOIN object o ON o.object_id = h.object_id
+    WHERE h.object_id = $object_id OR o.object_type IS NULL OR NOT list_contains($master_types, o.object_type)
+),
+ev AS (
+    SELECT e.event_id, list(DISTINCT r.object_id ORDER BY r.object_id) AS objects
+    FROM event_object r SEMI JOIN objs ON objs.object_id = r.object_id
+    JOIN event e ON e.event_id = r.event_id
+    GROUP BY e.event_id
+),
+sp AS (
+    SELECT s.*, s.attributes->>'$."p2p.event.id"' AS span_event, s.attributes->>'$."p2p.object.id"' AS span_object
+    FROM span s
+    WHERE s.attributes->>'$."p2p.event.id"' IN (SELECT event_id FROM ev)
+       OR s.attributes->>'$."p2p.object.id"' IN (SELECT object_id FROM objs)
+),
+carried AS (
+    SELECT coalesce(span_event, 'span:' || trace_id) AS key, span_event,
+           any_value(span_object) AS span_object,
+           any_value(attributes->>'$."p2p.event.type"') AS event_type,
+           count(*) AS spans,
+           list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services,
+           list(DISTINCT trace_id ORDER BY trace_id) AS trace_ids,
+           min(start_time) AS first_span_start, max(end_time) AS last_span_end,
+           count(*) FILTER (WHERE status_code = 'ERROR') AS error_spans
+    FROM sp GROUP BY ALL
+)
+SELECT e.ts, e.source_order, e.event_id, e.activity, e.source_system, e.facility, e.actor,
+       e.actor_kind, v.objects, c.services, c.trace_ids, coalesce(c.spans, 0) AS spans,
+       c.first_span_start, c.last_span_end, coalesce(c.error_spans, 0) AS error_spans
+FROM ev v JOIN event e ON e.event_id = v.event_id
+LEFT JOIN carried c ON c.span_event = e.event_id
+UNION ALL
+SELECT c.first_span_start, NULL, c.span_event, c.event_type, NULL, NULL, NULL, NULL,
+       [c.span_object], c.services, c.trace_ids, c.spans, c.first_span_start, c.last_span_end,
+       c.error_spans
+FROM carried c
+WHERE c.span_event IS NULL OR c.span_event NOT IN (SELECT event_id FROM ev)
+ORDER BY 1, 2 NULLS LAST, 3;
