@@ -17,6 +17,7 @@ from typing import Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from models import mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
@@ -111,6 +112,9 @@ class Load:
                 query = sql(f"load.insert_{name}")
                 params = {k: v for k, v in (("batch_id", self.result.batch_id), ("mapping", self.mapping))
                           if f"${k}" in query}
+                if "$lo" in query:   # the batch's start_time range, to prune the dedupe scan
+                    bounds = pc.min_max(table.column("start_time"))
+                    params.update(lo=bounds["min"].as_py(), hi=bounds["max"].as_py())
                 inserted = self._cur.execute(query, params).fetchall()[0][0]
             finally:
                 self._cur.unregister("incoming")
