@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app.filters import filter_bar
+
 st.set_page_config(page_title="P2P Observatory", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = [
@@ -9,4 +11,6 @@ PAGES = [
             url_path="data-health", default=True),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+filter_bar()
+page.run()

@@ -11,6 +11,7 @@ import importlib
 
 import streamlit as st
 
+from models.filters import Filters
 from models.store import Store
 
 _store: Store | None = None
@@ -38,19 +39,19 @@ def data_version() -> int:
     return store().data_version()
 
 
-def load(fn, *args, scoped: bool = False):
+def load(fn, *args, filters: Filters | None = None):
     """`fn(cursor, *args)` from models/, cached until the next load lands.
 
-    `scoped` functions also receive the viewer's facilities as `facilities=`.
+    With `filters`, `fn` also receives them (narrowed to the viewer's scope) as `filters=`.
     """
-    scope = tuple(viewer_scope() or ()) if scoped else None
-    return _cached()(fn.__module__, fn.__qualname__, data_version(), args, scoped, scope)
+    if filters is not None:
+        filters = filters.within(viewer_scope())
+    return _cached()(fn.__module__, fn.__qualname__, data_version(), args, filters)
 
 
-def _compute(module: str, name: str, version: int, args: tuple, scoped: bool, scope):
+def _compute(module: str, name: str, version: int, args: tuple, filters: Filters | None):
     fn = getattr(importlib.import_module(module), name)
-    kwargs = {"facilities": list(scope) if scope else None} if scoped else {}
-    return fn(store().cursor(), *args, **kwargs)
+    return fn(store().cursor(), *args, **({"filters": filters} if filters is not None else {}))
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from models.filters import ALL, Filters
 from models.queries import table as _table
 
 
@@ -12,18 +13,18 @@ def counts(con) -> dict[str, int]:
     return _table(con, "health.counts").to_pylist()[0]
 
 
-def events_by_facility_system(con, facilities: list[str] | None = None) -> pa.Table:
+def events_by_facility_system(con, filters: Filters = ALL) -> pa.Table:
     """Events, activities and time range per facility and source system."""
-    return _table(con, "health.events_by_facility_system", facilities=facilities)
+    return _table(con, "health.events_by_facility_system", **filters.params())
 
 
 def objects_by_type(con) -> pa.Table:
     return _table(con, "health.objects_by_type")
 
 
-def spans_by_service(con, facilities: list[str] | None = None) -> pa.Table:
+def spans_by_service(con, filters: Filters = ALL) -> pa.Table:
     """Spans, traces and errors per integration service."""
-    return _table(con, "health.spans_by_service", facilities=facilities)
+    return _table(con, "health.spans_by_service", **filters.params())
 
 
 def ingest_batches(con, limit: int = 200) -> pa.Table:

@@ -23,14 +23,25 @@ def _blocks(concern: str) -> dict[str, str]:
 
 
 def table(con, name: str, **params):
-    """Run block `name` with `params` bound; the result as a pyarrow Table."""
-    return con.sql(sql(name), params=params or None).to_arrow_table()
+    """Run block `name` with `params` bound; the result as a pyarrow Table.
+
+    Only the parameters the block uses are bound, so every question can be handed a whole
+    `Filters.params()` and take what applies at its grain.
+    """
+    query = sql(name)
+    return con.sql(query, params=_used(query, params)).to_arrow_table()
 
 
 def scalar(con, name: str, **params):
     """Run block `name`; its single value. (Fetches the whole result: DuckDB 2.0 refuses new
     work on a cursor whose last result was not read to the end.)"""
-    return con.sql(sql(name), params=params or None).fetchall()[0][0]
+    query = sql(name)
+    return con.sql(query, params=_used(query, params)).fetchall()[0][0]
+
+
+def _used(query: str, params: dict) -> dict | None:
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", query)}
+    return used or None
 
 
 def sql(name: str) -> str:

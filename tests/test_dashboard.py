@@ -55,3 +55,37 @@ def test_an_empty_store_explains_itself(tmp_path):
         assert "The store is empty" in at.info[0].value
     finally:
         empty.close()
+
+
+def test_a_facility_filter_narrows_the_page_and_lands_in_the_url(loaded_store):
+    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+    facility = [m for m in at.sidebar.multiselect if m.label == "Facility"][0]
+    facility.set_value(["MHS-DEN"]).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["facility"]) == {"MHS-DEN"}
+    assert at.query_params["facility"] in ("MHS-DEN", ["MHS-DEN"])   # AppTest shows a lone value bare
+    from models.filters import Filters
+    expected = health.events_by_facility_system(loaded_store.cursor(), Filters(facilities=("MHS-DEN",)))
+    assert list(at.dataframe[0].value["events"]) == expected.column("events").to_pylist()
+
+
+def test_filters_round_trip_through_the_url():
+    from datetime import date
+
+    from app.filters import from_query, to_query
+    from models.filters import Filters
+
+    chosen = Filters(start=date(2025, 7, 1), end=date(2025, 7, 31), facilities=("MHS-CHI", "MHS-NYC"),
+                     suppliers=("SUP-100191",), departments=("LAB",))
+    assert to_query(chosen) == {"facility": ["MHS-CHI", "MHS-NYC"], "supplier": ["SUP-100191"],
+                                "department": ["LAB"], "from": ["2025-07-01"], "to": ["2025-07-31"]}
+    assert from_query(to_query(chosen)) == chosen
+    assert from_query({"from": ["not a date"]}) == Filters()
+
+
+def test_viewer_scope_narrows_whatever_was_chosen():
+    from models.filters import Filters
+
+    assert Filters().within(["MHS-CHI"]).facilities == ("MHS-CHI",)
+    assert Filters(facilities=("MHS-NYC",)).within(["MHS-CHI"]).facilities == ("(none)",)
+    assert Filters(facilities=("MHS-NYC",)).within(None).facilities == ("MHS-NYC",)

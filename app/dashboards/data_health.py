@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import charts, data
+from app import charts, data, filters
 from models import health
 
 st.title("Data health")
@@ -19,7 +19,8 @@ if not counts["events"] and not counts["spans"]:
     st.info("The store is empty. Load data with `p2pobs ingest PATH` or run `p2pobs demo`.")
     st.stop()
 
-by_system = data.load(health.events_by_facility_system, scoped=True)
+chosen = filters.current()
+by_system = data.load(health.events_by_facility_system, filters=chosen)
 left, right = st.columns([3, 2])
 left.plotly_chart(
     charts.heatmap(by_system, x="source_system", y="facility", value="events",
@@ -32,7 +33,7 @@ right.plotly_chart(charts.bars(objects, x="objects", y="object_type",
 st.dataframe(by_system, hide_index=True, width="stretch")
 
 st.subheader("Integration traffic")
-spans = data.load(health.spans_by_service, scoped=True)
+spans = data.load(health.spans_by_service, filters=chosen)
 if spans.num_rows:
     st.plotly_chart(charts.bars(spans, x="spans", y="service",
                                 title="How many spans did each integration service send?"),

@@ -1,5 +1,5 @@
 -- What the store holds and how it got there (the Data health page, `p2pobs stats`).
--- $facilities: the viewer's scope, a list of facility ids, or NULL for all.
+-- Filters: $start/$end (days, inclusive) and $facilities (a list, or NULL for all).
 
 -- name: counts
 SELECT
@@ -20,7 +20,8 @@ SELECT coalesce(facility, '(none)')  AS facility,
        min(ts)                       AS first_event,
        max(ts)                       AS last_event
 FROM event
-WHERE $facilities IS NULL OR list_contains($facilities, facility)
+WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
+  AND ($start IS NULL OR ts >= $start::DATE) AND ($end IS NULL OR ts < $end::DATE + INTERVAL 1 DAY)
 GROUP BY ALL
 ORDER BY facility, source_system;
 
@@ -38,8 +39,9 @@ SELECT coalesce(service, '(unknown)')                 AS service,
        min(start_time)                                AS first_span,
        max(end_time)                                  AS last_span
 FROM span
-WHERE $facilities IS NULL
-   OR list_contains($facilities, json_extract_string(attributes, '$."p2p.facility.id"'))
+WHERE ($facilities IS NULL
+       OR list_contains($facilities::VARCHAR[], json_extract_string(attributes, '$."p2p.facility.id"')))
+  AND ($start IS NULL OR start_time >= $start::DATE) AND ($end IS NULL OR start_time < $end::DATE + INTERVAL 1 DAY)
 GROUP BY ALL
 ORDER BY spans DESC, service;
 

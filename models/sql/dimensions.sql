@@ -1,0 +1,31 @@
+-- The values the dashboard's filters offer, and the period the data spans.
+
+-- name: facilities
+SELECT DISTINCT facility FROM event WHERE facility IS NOT NULL ORDER BY facility;
+
+-- name: suppliers
+-- A supplier's current name: its latest recorded change, else the name first seen.
+SELECT o.object_id AS supplier,
+       coalesce(
+           (SELECT c.value ->> '$' FROM object_change c
+            WHERE c.object_id = o.object_id AND c.attribute = 'name' ORDER BY c.ts DESC LIMIT 1),
+           o.attributes ->> '$.name', o.object_id) AS name
+FROM object o
+WHERE o.object_type = $supplier_type
+ORDER BY name, supplier;
+
+-- name: attribute_values
+-- Distinct current values of one attribute over the objects of one type (departments, …).
+SELECT DISTINCT value FROM (
+    SELECT coalesce(
+               (SELECT c.value ->> '$' FROM object_change c
+                WHERE c.object_id = o.object_id AND c.attribute = $attribute ORDER BY c.ts DESC LIMIT 1),
+               o.attributes ->> ('$.' || $attribute)) AS value
+    FROM object o WHERE o.object_type = $object_type
+) WHERE value IS NOT NULL AND value <> ''
+ORDER BY value;
+
+-- name: period
+SELECT min(ts)::DATE AS first_day, max(ts)::DATE AS last_day
+FROM event
+WHERE NOT list_contains(coalesce(flags, []), $outlier_flag);
