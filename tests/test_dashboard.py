@@ -20,17 +20,23 @@ def loaded_store(tmp_path_factory):
     simulate(tmp / "sim", orders=200, seed=3)
     store = open_store(tmp / "p2p.duckdb")
     ingest(store, [tmp / "sim"])
-    data.use_store(store)
     yield store
     store.close()
+
+
+@pytest.fixture
+def dashboard(loaded_store):
+    """The app over the loaded store, run once."""
+    data.use_store(loaded_store)
+    return AppTest.from_file(DASHBOARD, default_timeout=60).run()
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_data_health_shows_the_stores_counts(loaded_store):
-    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+def test_data_health_shows_the_stores_counts(loaded_store, dashboard):
+    at = dashboard
     assert not at.exception
     counts = health.counts(loaded_store.cursor())
     assert _metrics(at) == {
@@ -57,8 +63,8 @@ def test_an_empty_store_explains_itself(tmp_path):
         empty.close()
 
 
-def test_a_facility_filter_narrows_the_page_and_lands_in_the_url(loaded_store):
-    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+def test_a_facility_filter_narrows_the_page_and_lands_in_the_url(loaded_store, dashboard):
+    at = dashboard
     facility = [m for m in at.sidebar.multiselect if m.label == "Facility"][0]
     facility.set_value(["MHS-DEN"]).run()
     assert not at.exception
