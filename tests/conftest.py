@@ -72,3 +72,19 @@ def serve(tmp_path):
     server = Server(tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """A small simulated network, ingested: (cursor, manifest truths)."""
+    import json
+
+    from app.ingest import ingest
+    from sample_logs.simulate import simulate
+
+    out = tmp_path_factory.mktemp("network")
+    simulate(out / "sim", orders=600, seed=11)
+    s = open_store(out / "p2p.duckdb")
+    ingest(s, [out / "sim"])
+    yield s.cursor(), json.loads((out / "sim" / "manifest.json").read_text())["truths"]
+    s.close()
