@@ -75,7 +75,7 @@ def receipt(h: Hand, n: int, ts: str, qty, activity=v.RECORD_GOODS_RECEIPT) -> N
 
 
 def invoice(h: Hand, name: str, *, po_line=None, qty=None, price=None, number=None, amount=None,
-            date="2025-01-20", supplier="SUP-1", approver="bob", received="2025-01-21 10:00:00",
+            date="2025-01-20", supplier="SUP-1", approver="dana", received="2025-01-21 10:00:00",
             ap_result="MATCHED", ap_reason="") -> str:
     inv = h.obj(f"INV-{name}", v.INVOICE, supplier_invoice_number=number or f"N-{name}",
                 amount=amount if amount is not None else qty * price, invoice_date=date)
