@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import queue
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +28,8 @@ from collectors.translate import CSV, JSONL, Translator
 from models.batches import Batch, dead_letters
 
 BATCH_ROWS = 200_000
+# What replay needs to re-read a JSON line: nothing but its format (a line is self-contained).
+JSONL_CONTEXT = json.dumps({"format": JSONL})
 
 
 def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -42,12 +47,13 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     header = next(csv.reader([text[:header_end].rstrip("\r\n")], delimiter=delimiter))
     header = _unique_names(header)
     mapping = _resolve(mapping, header, source)
+    context = csv_context(text[:header_end].rstrip("\r\n"), delimiter, encoding)
     translator = Translator(mapping, CSV, header)
     try:
         chunks = [(2, text[header_end:])]
-        for line, block in _chain(chunks, blocks):
+        for line, block in _prefetch(_chain(chunks, blocks)):
             if block:
-                yield _csv_batch(translator, source, header, delimiter, line, block)
+                yield _csv_batch(translator, source, header, delimiter, line, block, context)
     finally:
         translator.close()
 
@@ -58,7 +64,7 @@ def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS)
     encoding = encoding_of(path, mapping.encoding)
     translator = Translator(mapping, JSONL)
     try:
-        for first_line, block in line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows)):
+        for first_line, block in _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
             lines = block.split("\n")
             if block.endswith("\n"):
                 lines.pop()
@@ -70,7 +76,18 @@ def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS)
 
 
 # -- CSV ----------------------------------------------------------------------------------------
-def _csv_batch(tr: Translator, source: str, header: list[str], delimiter: str, first_line: int, block: str) -> Batch:
+def csv_context(header_line: str, delimiter: str, encoding: str) -> str:
+    """What a dead letter of a CSV needs to be re-read alone: the header line and delimiter."""
+    return json.dumps({"format": CSV, "header": header_line, "delimiter": delimiter, "encoding": encoding})
+
+
+def csv_header(header_line: str, delimiter: str) -> list[str]:
+    """The column names of a header line, usable as columns."""
+    return _unique_names(next(csv.reader([header_line], delimiter=delimiter), []))
+
+
+def _csv_batch(tr: Translator, source: str, header: list[str], delimiter: str, first_line: int, block: str,
+               context: str | None = None) -> Batch:
     n_lines = block.count("\n") + (0 if block.endswith("\n") else 1)
     invalid = []
     try:
@@ -100,7 +117,7 @@ def _csv_batch(tr: Translator, source: str, header: list[str], delimiter: str, f
     rows = [(source, f"line {line}", raw(line), reason) for line, reason in bad] + \
            [(source, f"line {line}", text, reason) for line, text, reason in rejected]
     rows.sort(key=lambda r: int(r[1][5:]))
-    return _with_dead_letters(batch, rows)
+    return _with_dead_letters(batch, rows, context)
 
 
 def _csv_rows(header: list[str], delimiter: str, first_line: int, block: str):
@@ -163,16 +180,16 @@ def _jsonl_batch(tr: Translator, source: str, src: pa.Table) -> Batch:
     rows = [(source, f"line {n}", raw, reason) for n, raw, reason in broken] + \
            [(source, f"line {n}", raws[n], reason) for n, reason in bad]
     rows.sort(key=lambda r: int(r[1][5:]))
-    return _with_dead_letters(batch, rows)
+    return _with_dead_letters(batch, rows, JSONL_CONTEXT)
 
 
 # -- shared -------------------------------------------------------------------------------------
-def _with_dead_letters(batch: Batch, rows: list) -> Batch:
+def _with_dead_letters(batch: Batch, rows: list, context: str | None = None) -> Batch:
     if not rows:
         return batch
     return Batch(**{**{k: getattr(batch, k) for k in ("event", "object", "object_change", "event_object",
                                                           "object_object", "span")},
-                    "dead_letter": dead_letters(rows)})
+                    "dead_letter": dead_letters(rows, context)})
 
 
 def _resolve(mapping: Mapping | None, header: list[str], source: str) -> Mapping:
@@ -209,6 +226,48 @@ def _block_bytes(path: str | Path, encoding: str, batch_rows: int) -> int:
         sample = f.read(SNIFF_CHARS)
     lines = max(sample.count(b"\n"), 1)
     return max(4096, int(len(sample) / lines * batch_rows))
+
+
+def _prefetch(items: Iterator, depth: int = 1) -> Iterator:
+    """`items`, with the next ones read and decoded by a thread while the caller maps the current
+    one (file reads and UTF-8 decoding release the GIL, as DuckDB does). At most `depth` items
+    wait, so memory stays bounded by the batch size; errors arrive in order, where they happened."""
+    done = object()
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put((done, None))
+        except BaseException as exc:      # handed to the consumer, raised there
+            box.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="block-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:
