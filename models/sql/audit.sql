@@ -21,20 +21,24 @@ bills AS (
     SELECT a.invoice_id, r.object_id AS po_id
     FROM approved a JOIN event_object r ON r.event_id = a.event_id
     UNION
-    SELECT source_id, target_id FROM object_object
+    SELECT source_id, target_id FROM object_object SEMI JOIN approved a ON a.invoice_id = source_id
     UNION
-    SELECT target_id, source_id FROM object_object
+    SELECT target_id, source_id FROM object_object SEMI JOIN approved a ON a.invoice_id = target_id
+),
+found AS MATERIALIZED (
+    SELECT DISTINCT a.invoice_id, c.po_id, a.actor, c.ts AS po_created_at, a.ts AS approved_at
+    FROM approved a
+    JOIN bills b ON b.invoice_id = a.invoice_id
+    JOIN created c ON c.po_id = b.po_id AND c.actor = a.actor
 )
-SELECT a.invoice_id, c.po_id, i.supplier_id, i.facility, a.actor AS person,
-       c.ts AS po_created_at, a.ts AS approved_at, i.amount,
-       'created ' || c.po_id || ' on ' || strftime(c.ts, '%Y-%m-%d') || ' and approved its invoice '
-           || a.invoice_id || ' on ' || strftime(a.ts, '%Y-%m-%d')            AS reason
-FROM approved a
-JOIN bills b ON b.invoice_id = a.invoice_id
-JOIN created c ON c.po_id = b.po_id AND c.actor = a.actor
-LEFT JOIN invoices i ON i.invoice_id = a.invoice_id
+SELECT f.invoice_id, f.po_id, i.supplier_id, i.facility, f.actor AS person,
+       f.po_created_at, f.approved_at, i.amount,
+       'created ' || f.po_id || ' on ' || strftime(f.po_created_at, '%Y-%m-%d') || ' and approved its invoice '
+           || f.invoice_id || ' on ' || strftime(f.approved_at, '%Y-%m-%d')   AS reason
+FROM found f
+LEFT JOIN invoices i ON i.invoice_id = f.invoice_id
 WHERE $facilities IS NULL OR list_contains($facilities, i.facility)
-ORDER BY person, approved_at, a.invoice_id;
+ORDER BY person, approved_at, f.invoice_id;
 
 -- name: po_after_invoice
 -- After-the-fact orders: the order was created after the supplier's invoice date, or after the
