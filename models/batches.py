@@ -75,6 +75,7 @@ DEAD_LETTER = pa.schema([
     ("position", pa.string()),
     ("raw", pa.string()),
     ("reason", pa.string()),
+    ("context", pa.string()),         # optional JSON: what re-reading `raw` needs (replay)
 ])
 
 # table name in schema.sql -> Arrow schema of what a collector provides
@@ -134,9 +135,11 @@ def conform(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def dead_letters(rows: list[tuple[str, str, str, str]]) -> pa.Table:
-    """(source, position, raw, reason) tuples as a dead_letter table."""
-    cols = list(zip(*rows)) if rows else [[], [], [], []]
+def dead_letters(rows: list[tuple[str, str, str, str]], context: str | None = None) -> pa.Table:
+    """(source, position, raw, reason) tuples as a dead_letter table; `context` (JSON, the same
+    for every row) says what re-reading a raw record needs, e.g. a CSV's header and delimiter."""
+    cols = [list(c) for c in zip(*rows)] if rows else [[], [], [], []]
+    cols.append([context] * len(cols[0]))
     return pa.Table.from_arrays([pa.array(c, pa.string()) for c in cols], schema=DEAD_LETTER)
 
 

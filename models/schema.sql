@@ -101,7 +101,9 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     reason       VARCHAR NOT NULL,
     mapping      VARCHAR,               -- mapping it was read with, if any (replay may take another)
     received_at  TIMESTAMP NOT NULL,
-    replayed_in  VARCHAR                -- batch_id of the replay that accepted it
+    replayed_in  VARCHAR,               -- batch_id of the replay that accepted it
+    context      VARCHAR                -- JSON: what re-reading `raw` needs, e.g. a CSV's
+                                        -- {"format": "csv", "header": "...", "delimiter": ";"}
 );
 
 -- Derived at load -------------------------------------------------------------------------------

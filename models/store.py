@@ -135,6 +135,14 @@ class Load:
                           r.duplicates - before.duplicates, r.rejected - before.rejected,
                           {k: v - before.counts.get(k, 0) for k, v in r.counts.items()})
 
+    def mark_replayed(self, letter_ids: list[str]) -> int:
+        """Mark the dead letters this load (a replay) accepted; they stay, for audit. How many."""
+        if not letter_ids:
+            return 0
+        rows = self._cur.execute(sql("load.mark_replayed"), {
+            "batch_id": self.result.batch_id, "letter_ids": list(letter_ids)}).fetchall()
+        return rows[0][0] if rows else 0
+
     def finish(self) -> None:
         r = self.result
         mining.refresh(self._cur, r.batch_id)   # derived case tables, in the same transaction
@@ -182,6 +190,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
                 f"reads schema version {SCHEMA_VERSION}. Use a P2P Observatory release that "
                 "matches it, or re-ingest the sources into a new --db."
             )
+        if not read_only:
+            _upgrade(con)
         return
     others = con.sql("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
     if others:
@@ -195,6 +205,12 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the columns a store of this schema version gained later (nullable, so additive)."""
+    for table, column, type_ in con.sql(sql("store.missing_columns")).fetchall():
+        con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {type_}')
 
 
 def _check_required(name: str, table: pa.Table) -> None:

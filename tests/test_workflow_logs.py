@@ -37,6 +37,9 @@ def test_unparseable_timestamp_goes_to_dead_letter_and_the_rest_lands_in_utc():
         "source": str(path), "position": "line 3",
         "raw": "2;ME21N;31.03.2024 25:00:00;1010;ANNA;4500012346;;99",
         "reason": 'column "changed_on": "31.03.2024 25:00:00" is not a timestamp, expected format %d.%m.%Y %H:%M:%S',
+        "context": json.dumps({"format": "csv",   # what a replay needs to re-read the row alone
+                               "header": "change_no;tcode;changed_on;plant;user_name;po_number;invoice_no;net_value",
+                               "delimiter": ";", "encoding": "utf-8-sig"}),
     }]
     assert tables(batches, "object") == [
         {"object_id": "INV-7", "object_type": "invoice", "source_system": "erp", "attributes": "{}"},

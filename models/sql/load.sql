@@ -52,11 +52,16 @@ SELECT DISTINCT ON (letter_id) *
 FROM (
     SELECT md5(i.source || chr(31) || i.position || chr(31) || i.raw) AS letter_id,
            $batch_id AS batch_id, i.source, i.position, i.raw, i.reason,
-           $mapping AS mapping, now()::TIMESTAMP AS received_at, NULL AS replayed_in
+           $mapping AS mapping, now()::TIMESTAMP AS received_at, NULL AS replayed_in, i.context
     FROM incoming i
 ) n
 WHERE letter_id NOT IN (SELECT letter_id FROM dead_letter)
 ORDER BY letter_id;
+
+-- name: mark_replayed
+-- Dead letters a replay accepted, marked with the replay's batch id (they stay, for audit).
+UPDATE dead_letter SET replayed_in = $batch_id
+WHERE list_contains($letter_ids::VARCHAR[], letter_id) AND replayed_in IS NULL;
 
 -- name: next_seq
 SELECT coalesce(max(seq), 0) + 1 FROM ingest_batch;
