@@ -2,7 +2,8 @@
 
 Invoices (the case notion under test), times in hours of 2 March (d1) and 3 March (d2) 2026:
 
-  INV-1  F1  Receive 9:00 · Match 10:00 · Approve 10:00 · Post 12:00   (tie: source_order 2 < 3)
+  INV-1  F1  Receive 9:00 · Match 10:00 · Approve 10:00 · Post 12:00   (tie: source_order 2 < 3,
+                                                                       against event ids ap:3 > ap:2)
   INV-2  F1  Receive d2 9:00 · Approve 11:00 · Match 11:00 · Post 13:00 (tie: same source_order,
                                                                        event id ap:6 < erp:6)
   INV-3  F2  Receive 9:00 (F2) · Match 9:30 (F1) · Approve 10:30 (F2) · Post 11:30 (F2)
@@ -28,8 +29,8 @@ H = 3600.0
 EVENTS = [
     ("erp:1", C, 2, 8, 0, 1, "F1", ["PO-1"]),
     ("ap:1", R, 2, 9, 0, 1, "F1", ["INV-1"]),
-    ("ap:2", M, 2, 10, 0, 2, "F1", ["INV-1", "PO-1"]),
-    ("ap:3", A, 2, 10, 0, 3, "F1", ["INV-1"]),
+    ("ap:3", M, 2, 10, 0, 2, "F1", ["INV-1", "PO-1"]),
+    ("ap:2", A, 2, 10, 0, 3, "F1", ["INV-1"]),
     ("erp:10", P, 2, 12, 0, 10, "F1", ["INV-1"]),
     ("ap:4", R, 3, 9, 0, 4, "F1", ["INV-2"]),
     ("erp:6", M, 3, 11, 0, 6, "F1", ["INV-2", "PO-1"]),
