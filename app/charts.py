@@ -33,3 +33,64 @@ def bars(table: pa.Table, x: str, y: str, title: str, color: str | None = None) 
     fig = px.bar(df, x=x, y=y, color=color, orientation="h", title=title, text_auto=",d")
     fig.update_layout(yaxis_title=None, showlegend=color is not None)
     return fig
+
+
+def matrix(table: pa.Table, x: str, y: str, value: str, title: str, text: str | None = None) -> go.Figure:
+    """A source × target style grid of `value`, labelled with `text` (a column of strings)."""
+    df = table.to_pandas()
+    grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="max")
+    labels = df.pivot_table(index=y, columns=x, values=text, aggfunc="first") if text else None
+    fig = px.imshow(grid, color_continuous_scale="Oranges", aspect="auto", title=title)
+    if labels is not None:
+        text = labels.reindex(index=grid.index, columns=grid.columns).fillna("").values
+        fig.update_traces(text=text, texttemplate="%{text}")
+    fig.update_layout(coloraxis_showscale=False, xaxis_title="target system", yaxis_title="source system")
+    return fig
+
+
+def lines_with_threshold(table: pa.Table, x: str, y: str, color: str, threshold: float,
+                         threshold_label: str, title: str, y_title: str) -> go.Figure:
+    """One line per `color` over `x`, with a dashed horizontal threshold (an SLA)."""
+    df = table.to_pandas()
+    fig = px.line(df, x=x, y=y, color=color, title=title, markers=len(df) < 60)
+    fig.add_hline(y=threshold, line_dash="dash", line_color=PALETTE[3],
+                  annotation_text=threshold_label, annotation_position="top left")
+    fig.update_layout(yaxis_title=y_title, xaxis_title=None, legend_title=None)
+    return fig
+
+
+def waterfall(table: pa.Table, title: str) -> go.Figure:
+    """A trace's spans as bars from their start, each preceded by the wait before it (a poll
+    interval, a Retry-After); the dominant step of the critical path stands out. Waits usually
+    dwarf the spans, so spans get a minimum visible width."""
+    rows = table.to_pylist()
+    end = max((r["start_offset_s"] + r["duration_s"] for r in rows), default=0) or 1
+    unit, scale = ("hours", 3600) if end > 3 * 3600 else ("minutes", 60) if end > 600 else ("seconds", 1)
+    seen: dict[str, int] = {}
+    labels = []
+    for r in rows:   # one row per span; repeated attempts are numbered
+        base = f"{'  ' * r['depth']}{r['service'] or ''} · {r['name']}"
+        seen[base] = seen.get(base, 0) + 1
+        labels.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
+    colours = {"dominant hop": PALETTE[3], "on critical path": PALETTE[1], "other": "#B8C4CE"}
+    role = ["dominant hop" if r["critical"] else "on critical path" if r["on_path"] else "other" for r in rows]
+    fig = go.Figure()
+    fig.add_bar(name="waiting", orientation="h", y=labels, marker_color="#E3E8ED",
+                base=[(r["start_offset_s"] - (r["wait_s"] or 0)) / scale for r in rows],
+                x=[(r["wait_s"] or 0) / scale for r in rows],
+                hovertemplate="waited %{x:.2f} " + unit + "<extra></extra>")
+    for name, colour in colours.items():
+        picked = [i for i, k in enumerate(role) if k == name]
+        if not picked:
+            continue
+        fig.add_bar(name=name, orientation="h", marker_color=colour, y=[labels[i] for i in picked],
+                    base=[rows[i]["start_offset_s"] / scale for i in picked],
+                    x=[max(rows[i]["duration_s"], end / 300) / scale for i in picked],
+                    customdata=[[rows[i]["duration_s"], rows[i]["http_status"], rows[i]["status_code"]]
+                                for i in picked],
+                    hovertemplate="%{y}<br>took %{customdata[0]:.2f} s, HTTP %{customdata[1]}, "
+                                  "%{customdata[2]}<extra></extra>")
+    fig.update_yaxes(autorange="reversed", title=None, categoryorder="array", categoryarray=labels)
+    fig.update_layout(title=title, barmode="overlay", xaxis_title=f"{unit} since the event at its source",
+                      legend_title=None, height=max(300, 26 * len(rows) + 140))
+    return fig

@@ -111,6 +111,105 @@ def cmd_stats(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_deadletters_list(args, settings: Settings) -> int:
+    """List rejected records not yet replayed (--all: every one), grouped by source and reason."""
+    query = {"source": args.source, "reason": args.reason, "all": args.all, "limit": args.limit}
+    listing = _deadletters(settings, "", query, lambda d, store: d.listing(
+        store, args.source, args.reason, args.all, args.limit))
+    if args.json:
+        _print_json(listing)
+        return EXIT_OK
+    for x in listing["letters"]:
+        replayed = f"  (replayed in {x['replayed_in'][:12]})" if x["replayed_in"] else ""
+        print(f"{x['letter_id'][:12]}  {x['source']}  {x['position']}  {x['reason']}{replayed}")
+    which = "" if args.all else " not yet replayed"
+    more = f", {listing['shown']:,} shown (--limit)" if listing["shown"] < listing["total"] else ""
+    print(f"{listing['total']:,} dead letter(s){which}{more}")
+    for g in listing["by_reason"]:
+        print(f"  {g['records']:>6,}  {g['source']}  {g['reason']}")
+    return EXIT_OK
+
+
+def cmd_deadletters_show(args, settings: Settings) -> int:
+    """Show one rejected record in full: source, position, reason, mapping, raw text and context."""
+    from models.dead_letters import LetterNotFound
+
+    try:
+        letter = _deadletters(settings, "/" + args.letter_id, {}, lambda d, store: d.shown(store, args.letter_id))
+    except LetterNotFound as exc:
+        return _fail(args, str(exc), EXIT_USAGE)
+    if args.json:
+        _print_json(letter)
+        return EXIT_OK
+    context = letter["context"] or {}
+    for label, value in (("letter", letter["letter_id"]), ("source", letter["source"]),
+                         ("position", letter["position"]), ("reason", letter["reason"]),
+                         ("mapping", letter["mapping"] or "(none)"), ("batch", letter["batch_id"]),
+                         ("received", letter["received_at"]),
+                         ("replayed", f"in {letter['replayed_in']}" if letter["replayed_in"] else "no"),
+                         *((k, json.dumps(v) if k == "delimiter" else v) for k, v in context.items()),
+                         ("raw", letter["raw"])):
+        print(f"{label:>10}  {value}")
+    return EXIT_OK
+
+
+def cmd_deadletters_replay(args, settings: Settings) -> int:
+    """Re-run rejected records through a corrected mapping; accepted ones land and are marked replayed."""
+    from collectors.errors import MappingError
+
+    mapping = str(Path(args.mapping).resolve())
+    try:
+        summary = _deadletters(settings, "/replay", {"mapping": mapping, "source": args.source},
+                               lambda d, store: d.replay(store, mapping, args.source))
+    except MappingError as exc:
+        return _fail(args, str(exc), EXIT_USAGE)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"replayed {summary['replayed']:,} dead letter(s) through {args.mapping}: accepted "
+              f"{summary['accepted']:,}, still rejected {summary['still_rejected']:,}, skipped "
+              f"{summary['skipped']:,}" + (f" (batch {summary['batch_id']})" if summary["batch_id"] else ""))
+        for x in summary["rejected"]:
+            print(f"  still rejected  {x['letter_id'][:12]}  {x['source']}  {x['position']}  {x['reason']}")
+        for x in summary["skipped_reasons"]:
+            print(f"  skipped {x['letters']:,}: {x['reason']}")
+    return EXIT_PARTIAL if summary["still_rejected"] else EXIT_OK
+
+
+def _deadletters(settings: Settings, route: str, body: dict, local):
+    """Run `local(app.dead_letters, store)` on the store, or ask the server that owns it
+    (GET /api/deadletters<route>?body, or POST for /replay). A 4xx reply is raised again as
+    the error it stands for."""
+    from app import dead_letters
+    from app.server_file import running_server
+    from models.store import open_store
+
+    server = running_server(settings.db)
+    if server is None:
+        store = open_store(settings.db)
+        try:
+            return local(dead_letters, store)
+        finally:
+            store.close()
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"{server}/api/deadletters{urllib.parse.quote(route)}"
+    try:
+        if route == "/replay":
+            return _post_json(url, body)
+        query = urllib.parse.urlencode({k: v for k, v in body.items() if v not in (None, False)})
+        with urllib.request.urlopen(url + (f"?{query}" if query else ""), timeout=600) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        from collectors.errors import MappingError
+        from models.dead_letters import LetterNotFound
+
+        message = json.loads(exc.read() or b"{}").get("error", str(exc))
+        raise (LetterNotFound if exc.code == 404 else MappingError)(message) from None
+
+
 def cmd_dashboard(args, settings: Settings) -> int:
     """Serve the dashboard and the ingest API over the store."""
     return _serve(settings, dashboard=True, receiver=False, open_browser=not args.no_browser)
@@ -190,6 +289,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", help="mapping file (TOML) for the given state logs")
 
     command("stats", cmd_stats, db=True, json_out=True)
+
+    p = sub.add_parser("deadletters", help="inspect and replay rejected records (list | show | replay)",
+                       description="Inspect and replay rejected records (dead letters).")
+    actions = p.add_subparsers(required=True, metavar="ACTION")
+
+    def action(name, fn):
+        a = actions.add_parser(name, help=fn.__doc__, description=fn.__doc__)
+        a.set_defaults(run=fn)
+        a.add_argument("--db", help="store file (env P2POBS_DB; default data/p2p.duckdb)")
+        a.add_argument("--json", action="store_true", help="print JSON for machines")
+        return a
+
+    a = action("list", cmd_deadletters_list)
+    a.add_argument("--source", help="only this source (its stored path, or the end of it: erp.csv)")
+    a.add_argument("--reason", help="only letters whose reason contains this text")
+    a.add_argument("--all", action="store_true", help="also letters already replayed")
+    a.add_argument("--limit", type=_positive, default=100, help="letters listed (default 100)")
+    a = action("show", cmd_deadletters_show)
+    a.add_argument("letter_id", metavar="LETTER_ID", help="a letter's id, or a unique start of it")
+    a = action("replay", cmd_deadletters_replay)
+    a.add_argument("--mapping", required=True, help="the corrected mapping file (TOML)")
+    a.add_argument("--source", help="only this source's letters (its stored path, or the end of it)")
 
     def listen(p, dashboard=True, receiver=False):
         if dashboard:

@@ -1,8 +1,9 @@
-"""Re-run dead letters through a corrected mapping into the store, as one load.
+"""Dead letters for `p2pobs deadletters` and the server's `/api/deadletters` routes alike:
+listed, shown and replayed, as JSON-ready dicts.
 
-Used by `p2pobs deadletters replay` and the server's `/api/deadletters/replay` alike. The
-accepted letters are marked replayed in the same transaction that stores their events; when
-nothing is accepted the load rolls back, so a replay that fixes nothing changes no count.
+A replay re-runs the letters through a corrected mapping as one load: the accepted letters are
+marked replayed in the same transaction that stores their events; when nothing is accepted the
+load rolls back, so a replay that fixes nothing changes no count.
 """
 
 from __future__ import annotations
@@ -16,6 +17,25 @@ from models.store import Store
 
 REPLAY = "replay"
 LISTED = 100   # still-rejected letters named in the summary
+
+
+def listing(store: Store, source: str | None = None, reason: str | None = None,
+            include_replayed: bool = False, limit: int = dead_letters.DEFAULT_LIMIT) -> dict:
+    """The letters (without raw text) and their groups by source and reason."""
+    cur = store.cursor()
+    groups = dead_letters.by_reason(cur, source, reason, include_replayed).to_pylist()
+    letters = dead_letters.list_letters(cur, source, reason, include_replayed, limit).to_pylist()
+    return {"total": sum(g["records"] for g in groups), "shown": len(letters),
+            "letters": [_plain(x) for x in letters], "by_reason": groups}
+
+
+def shown(store: Store, letter_id: str) -> dict:
+    """One letter in full; LetterNotFound if no letter (or several) has that id or prefix."""
+    return _plain(dead_letters.letter(store.cursor(), letter_id))
+
+
+def _plain(row: dict) -> dict:
+    return {k: v.isoformat(sep=" ") if hasattr(v, "isoformat") else v for k, v in row.items()}
 
 
 class _NothingAccepted(Exception):

@@ -24,10 +24,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import data
+from app import data, dead_letters
 from app.inbox import watch_inbox
 from app.ingest import ingest
 from app.server_file import announced
+from collectors.errors import MappingError
 from collectors.receiver import TRACES_PATH, ReceiverConfig, traces_route
 from models import health
 from models.settings import Settings
@@ -68,9 +69,39 @@ def dashboard_app(store: Store) -> st.App:
         summary = await run_in_threadpool(ingest, store, paths, mapping)
         return JSONResponse(summary.as_dict())
 
+    async def letters(request: Request) -> JSONResponse:
+        q = request.query_params
+        try:
+            limit = int(q.get("limit", dead_letters.DEFAULT_LIMIT))
+        except ValueError:
+            return JSONResponse({"error": f"limit: {q['limit']!r} is not a whole number"}, status_code=400)
+        return JSONResponse(await run_in_threadpool(
+            dead_letters.listing, store, q.get("source"), q.get("reason"),
+            q.get("all", "").lower() in ("1", "true", "yes"), limit))
+
+    async def letter(request: Request) -> JSONResponse:
+        try:
+            return JSONResponse(await run_in_threadpool(dead_letters.shown, store, request.path_params["letter_id"]))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+
+    async def replay(request: Request) -> JSONResponse:
+        body = await request.json()
+        mapping, source = body.get("mapping"), body.get("source")
+        if not isinstance(mapping, str) or not (source is None or isinstance(source, str)):
+            return JSONResponse({"error": "body must be {\"mapping\": \"/abs/path.toml\", \"source\": null}"},
+                                status_code=400)
+        try:
+            return JSONResponse(await run_in_threadpool(dead_letters.replay, store, mapping, source))
+        except MappingError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
     return st.App(str(DASHBOARD), routes=[
         Route("/api/stats", stats),
         Route("/api/ingest", ingest_paths, methods=["POST"]),
+        Route("/api/deadletters", letters),
+        Route("/api/deadletters/replay", replay, methods=["POST"]),
+        Route("/api/deadletters/{letter_id}", letter),
     ])
 
 

@@ -20,11 +20,12 @@ Defaults (override per call):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 
 from models import vocabulary as v
+from models.filters import ALL, Filters
 from models.queries import sql
 
 SLA_SECONDS = 900
@@ -52,23 +53,21 @@ def refresh(con, batch_id: str | None = None) -> None:
 
 
 # -- questions --------------------------------------------------------------------------------
-def hops(con, *, as_of: datetime | None = None, facilities=None, source=None, target=None,
-         since=None, until=None) -> pa.Table:
+def hops(con, *, as_of: datetime | None = None, filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """One row per business event x target system: event_id, event_type, object_type,
     object_id, source_system, target_system, facility, supplier, event_time, commit_time,
     lag_s (NULL when not committed), age_s (as_of - event_time, only when not committed),
     attempts, retries, got_429, got_5xx, trace_id, service, commit_span_id."""
-    return _table(con, "sync_lag.hops", as_of=as_of, **_scope(facilities, source, target, since, until))
+    return _table(con, "sync_lag.hops", as_of=as_of, **_scope(filters, source, target))
 
 
 def by_system_pair(con, sla_seconds: float = SLA_SECONDS, *, tolerance_seconds: float = TOLERANCE_SECONDS,
-                   as_of=None, facilities=None, source=None, target=None, since=None,
-                   until=None) -> pa.Table:
+                   as_of=None, filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """Per source -> target: events, committed, p50_s/p95_s/p99_s/max_lag_s (committed
     events), share_over_sla (committed later than the SLA, or not committed and older than it),
     unsynced (not committed, older than the tolerance). Worst p95 first."""
     return _table(con, "sync_lag.by_system_pair", sla=sla_seconds, tolerance=tolerance_seconds,
-                  as_of=as_of, **_scope(facilities, source, target, since, until))
+                  as_of=as_of, **_scope(filters, source, target))
 
 
 def by_facility(con, sla_seconds: float = SLA_SECONDS, **kw) -> pa.Table:
@@ -81,47 +80,44 @@ def by_supplier(con, sla_seconds: float = SLA_SECONDS, **kw) -> pa.Table:
     return _by_group(con, "supplier", sla_seconds, **kw)
 
 
-def over_time(con, bucket: str = "hour", *, facilities=None, source=None, target=None,
-              since=None, until=None) -> pa.Table:
+def over_time(con, bucket: str = "hour", *, filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """Per time bucket of the event time (hour, day, week or month) and system pair: events,
     committed, p50_s, p95_s, p99_s, max_lag_s, events_429, events_5xx."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket={bucket!r}: choose one of {', '.join(BUCKETS)}")
     return _table(con, "sync_lag.over_time", bucket=bucket,
-                  **_scope(facilities, source, target, since, until))
+                  **_scope(filters, source, target))
 
 
-def by_hour_of_week(con, timezone: str = "UTC", *, facilities=None, source=None, target=None,
-                    since=None, until=None) -> pa.Table:
+def by_hour_of_week(con, timezone: str = "UTC", *, filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """Per local day_of_week (ISO, 1 = Monday) and hour of the event time in `timezone` (an
     IANA name; pass the target's zone to see its busy hours) and system pair: events,
     events_429, p50_s, p95_s."""
     return _table(con, "sync_lag.by_hour_of_week", timezone=timezone,
-                  **_scope(facilities, source, target, since, until))
+                  **_scope(filters, source, target))
 
 
 def business_hours(con, timezone: str = "UTC", open_hour: int = 8, close_hour: int = 18, *,
-                   facilities=None, source=None, target=None, since=None, until=None) -> pa.Table:
+                   filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """Per system pair, inside (business_hours = true: Monday-Friday, open_hour <= local hour
     < close_hour in `timezone`) and outside business hours: events, events_429, share_429,
     p50_s, p95_s."""
     return _table(con, "sync_lag.business_hours", timezone=timezone, open_hour=open_hour,
-                  close_hour=close_hour, **_scope(facilities, source, target, since, until))
+                  close_hour=close_hour, **_scope(filters, source, target))
 
 
 def unsynced(con, tolerance_seconds: float = TOLERANCE_SECONDS, as_of: datetime | None = None, *,
-             facilities=None, source=None, target=None) -> pa.Table:
+             filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """Events published into a target, not committed there, and older than the tolerance at
     `as_of` (default: the last span seen): event and object ids, systems, facility, supplier,
     event_time, age_s, attempts, got_429, got_5xx, trace_id, service. Oldest first."""
     return _table(con, "sync_lag.unsynced", tolerance=tolerance_seconds, as_of=as_of,
-                  facilities=facilities, source=source, target=target)
+                  **_scope(filters, source, target))
 
 
-def slowest(con, n: int = 20, *, facilities=None, source=None, target=None, since=None,
-            until=None) -> pa.Table:
+def slowest(con, n: int = 20, *, filters: Filters = ALL, source=None, target=None) -> pa.Table:
     """The `n` committed hops with the largest lag (columns as `hops`, without age)."""
-    return _table(con, "sync_lag.slowest", n=n, **_scope(facilities, source, target, since, until))
+    return _table(con, "sync_lag.slowest", n=n, **_scope(filters, source, target))
 
 
 def critical_path(con, trace_id: str, target: str | None = None) -> pa.Table:
@@ -245,15 +241,18 @@ def _waterfall(rows, by_id, end_span, origin) -> pa.Table:
 
 # -- plumbing ---------------------------------------------------------------------------------
 def _by_group(con, group, sla_seconds, *, tolerance_seconds=TOLERANCE_SECONDS, as_of=None,
-              facilities=None, source=None, target=None, since=None, until=None) -> pa.Table:
+              filters: Filters = ALL, source=None, target=None) -> pa.Table:
     t = _table(con, "sync_lag.by_group", group=group, sla=sla_seconds, tolerance=tolerance_seconds,
-               as_of=as_of, **_scope(facilities, source, target, since, until))
+               as_of=as_of, **_scope(filters, source, target))
     return t.rename_columns([group if c == "grp" else c for c in t.column_names])
 
 
-def _scope(facilities, source, target, since, until) -> dict:
-    return {"facilities": list(facilities) if facilities else None, "source": source,
-            "target": target, "since": since, "until": until}
+def _scope(filters: Filters, source, target) -> dict:
+    """The viewer's filters (on the event: facility, supplier, event day) and a system pair."""
+    f = filters.params()
+    return {"facilities": f["facilities"], "suppliers": f["suppliers"], "source": source,
+            "target": target, "since": filters.start,
+            "until": filters.end + timedelta(days=1) if filters.end else None}
 
 
 def _bind(query: str, params: dict) -> dict | None:

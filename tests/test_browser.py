@@ -33,7 +33,7 @@ def browser():
         b.close()
 
 
-PAGES = {"data-health": "Data health"}
+PAGES = {"data-health": "Data health", "sync-lag": "Sync lag"}
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())

@@ -95,3 +95,19 @@ def test_viewer_scope_narrows_whatever_was_chosen():
     assert Filters().within(["MHS-CHI"]).facilities == ("MHS-CHI",)
     assert Filters(facilities=("MHS-NYC",)).within(["MHS-CHI"]).facilities == ("(none)",)
     assert Filters(facilities=("MHS-NYC",)).within(None).facilities == ("MHS-NYC",)
+
+
+def test_sync_lag_page_shows_the_models_figures_and_follows_the_filters(loaded_store, dashboard):
+    from models import sync_lag
+    from models.filters import Filters
+
+    at = dashboard.switch_page("dashboards/sync_lag.py").run()
+    assert not at.exception
+    pairs = sync_lag.by_system_pair(loaded_store.cursor())
+    assert _metrics(at)["Events carried"] == f"{sum(pairs.column('events').to_pylist()):,}"
+
+    [m for m in at.sidebar.multiselect if m.label == "Facility"][0].set_value(["MHS-PHX"]).run()
+    assert not at.exception
+    narrowed = sync_lag.by_system_pair(loaded_store.cursor(), filters=Filters(facilities=("MHS-PHX",)))
+    assert _metrics(at)["Events carried"] == f"{sum(narrowed.column('events').to_pylist()):,}"
+    assert sum(narrowed.column("events").to_pylist()) < sum(pairs.column("events").to_pylist())

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from models.filters import Filters
 from models import sync_lag
 from models import vocabulary as v
 from models.batches import Batch
@@ -140,7 +141,7 @@ def test_facility_percentiles_interpolate_between_committed_lags(hand):
     assert a["p99_s"] == pytest.approx(31.5 + 0.99 * 9.25)
     assert a["share_over_sla"] == pytest.approx(2 / 3)
     assert got["MHS-B"]["p50_s"] == 130.0
-    assert sync_lag.by_facility(hand, facilities=["MHS-B"])["facility"].to_pylist() == ["MHS-B"]
+    assert sync_lag.by_facility(hand, filters=Filters(facilities=("MHS-B",)))["facility"].to_pylist() == ["MHS-B"]
 
 
 def test_unsynced_lists_only_events_older_than_the_tolerance(hand):

@@ -5,7 +5,7 @@
 -- the source (its ts in the state log, else the start of the trace's root span).
 --
 -- Parameters shared by the read blocks:
---   $facilities  list of facility ids, or NULL for all
+--   $facilities, $suppliers  lists of ids, or NULL for all
 --   $source, $target  a system name, or NULL for all
 --   $since, $until    event time window [since, until), either NULL for open
 --   $sla         seconds: an event not committed within it counts as over SLA
@@ -127,10 +127,11 @@ SELECT event_id, event_type, object_type, object_id, source_system, target_syste
        trace_id, service, commit_span_id
 FROM sync_hop, now
 WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
   AND ($source IS NULL OR source_system = $source)
   AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since)
-  AND ($until IS NULL OR event_time < $until)
+  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 ORDER BY event_time, event_id, target_system;
 
 -- name: by_system_pair
@@ -140,10 +141,11 @@ h AS (
            date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
     FROM sync_hop, now
     WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
       AND ($source IS NULL OR source_system = $source)
       AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since)
-      AND ($until IS NULL OR event_time < $until)
+      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 ), q AS (
     SELECT source_system, target_system,
            count(*)                                                  AS events,
@@ -170,10 +172,11 @@ h AS (
            date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
     FROM sync_hop, now
     WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
       AND ($source IS NULL OR source_system = $source)
       AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since)
-      AND ($until IS NULL OR event_time < $until)
+      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 ), q AS (
     SELECT grp, count(*) AS events, count(commit_time) AS committed,
            quantile_cont(lag_s, [0.5, 0.95, 0.99]) AS p, max(lag_s) AS max_lag_s,
@@ -201,10 +204,11 @@ FROM (
        count(*) FILTER (got_5xx)                          AS events_5xx
 FROM sync_hop
 WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
   AND ($source IS NULL OR source_system = $source)
   AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since)
-  AND ($until IS NULL OR event_time < $until)
+  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 GROUP BY ALL
 )
 ORDER BY bucket, source_system, target_system;
@@ -216,10 +220,11 @@ WITH h AS (
            source_system, target_system, lag_s, got_429
     FROM sync_hop
     WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
       AND ($source IS NULL OR source_system = $source)
       AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since)
-      AND ($until IS NULL OR event_time < $until)
+      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 )
 SELECT day_of_week, hour, source_system, target_system, events, events_429,
        p[1] AS p50_s, p[2] AS p95_s
@@ -241,10 +246,11 @@ WITH h AS (
            source_system, target_system, lag_s, got_429
     FROM sync_hop
     WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
       AND ($source IS NULL OR source_system = $source)
       AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since)
-      AND ($until IS NULL OR event_time < $until)
+      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 )
 SELECT source_system, target_system, business_hours, events, events_429, share_429,
        p[1] AS p50_s, p[2] AS p95_s
@@ -271,6 +277,7 @@ WHERE commit_time IS NULL
   AND event_time <= now.as_of
   AND date_diff('millisecond', event_time, now.as_of) / 1000.0 > $tolerance
   AND ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
   AND ($source IS NULL OR source_system = $source)
   AND ($target IS NULL OR target_system = $target)
 ORDER BY age_s DESC, event_id, target_system;
@@ -281,10 +288,11 @@ SELECT event_id, event_type, object_type, object_id, source_system, target_syste
 FROM sync_hop
 WHERE commit_time IS NOT NULL
   AND ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
   AND ($source IS NULL OR source_system = $source)
   AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since)
-  AND ($until IS NULL OR event_time < $until)
+  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 ORDER BY lag_s DESC, event_id, target_system
 LIMIT $n;
 
