@@ -206,8 +206,18 @@ def _deadletters(settings: Settings, route: str, body: dict, local):
         from collectors.errors import MappingError
         from models.dead_letters import LetterNotFound
 
-        message = json.loads(exc.read() or b"{}").get("error", str(exc))
-        raise (LetterNotFound if exc.code == 404 else MappingError)(message) from None
+        from models.store import StoreError
+
+        body = exc.read()
+        try:
+            message = json.loads(body)["error"]
+        except (ValueError, KeyError, TypeError):
+            message = f"{url} answered {exc.code} {exc.reason}: {body[:500].decode(errors='replace')}"
+        if exc.code == 404:
+            raise LetterNotFound(message) from None
+        if exc.code in (400, 422):
+            raise MappingError(message) from None
+        raise StoreError(message) from None
 
 
 def cmd_dashboard(args, settings: Settings) -> int:

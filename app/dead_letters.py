@@ -13,6 +13,7 @@ from pathlib import Path
 from collectors.mappings import read_mapping
 from collectors.replay import replay as replay_letters
 from models import dead_letters
+from models.dead_letters import DEFAULT_LIMIT
 from models.store import Store
 
 REPLAY = "replay"
@@ -20,7 +21,7 @@ LISTED = 100   # still-rejected letters named in the summary
 
 
 def listing(store: Store, source: str | None = None, reason: str | None = None,
-            include_replayed: bool = False, limit: int = dead_letters.DEFAULT_LIMIT) -> dict:
+            include_replayed: bool = False, limit: int = DEFAULT_LIMIT) -> dict:
     """The letters (without raw text) and their groups by source and reason."""
     cur = store.cursor()
     groups = dead_letters.by_reason(cur, source, reason, include_replayed).to_pylist()

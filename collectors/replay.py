@@ -132,10 +132,10 @@ class Replay:
     def _verdicts(self, batch: Batch, placed: list[dict], lines: dict[str, int]) -> Batch:
         """Judge each letter laid in the block (one record each, from its block line on), and
         give the events their letters' own lines as source order."""
-        block_line, n = {}, 1
+        block_line, end = {}, 1
         for x in placed:
-            block_line[n] = x
-            n += x["raw"].count("\n") + 1
+            block_line[end] = x
+            end += x["raw"].count("\n") + 1
         failed = {}
         if batch.dead_letter is not None:
             for position, reason in zip(batch.dead_letter["position"].to_pylist(),
@@ -151,7 +151,7 @@ class Replay:
                 self.rejected[x["letter_id"]] = "no record in it (an empty line)"
         event = batch.event
         if event is not None and event.num_rows:
-            own = np.zeros(n, dtype=np.int64)
+            own = np.zeros(end, dtype=np.int64)
             for b, x in block_line.items():
                 own[b] = lines[x["letter_id"]]
             event = event.set_column(event.schema.get_field_index("source_order"), "source_order",
