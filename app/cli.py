@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, str(exc), EXIT_STORE)
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:   # the reader (`| head`) has gone; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -205,7 +208,6 @@ def _deadletters(settings: Settings, route: str, body: dict, local):
     except urllib.error.HTTPError as exc:
         from collectors.errors import MappingError
         from models.dead_letters import LetterNotFound
-
         from models.store import StoreError
 
         body = exc.read()
@@ -218,6 +220,60 @@ def _deadletters(settings: Settings, route: str, body: dict, local):
         if exc.code in (400, 422):
             raise MappingError(message) from None
         raise StoreError(message) from None
+
+
+def cmd_mine(args, settings: Settings) -> int:
+    """Mine the process: directly-follows graph, variants, or a discovered model."""
+    from models import mining
+    from models.store import open_store
+
+    store = open_store(settings.db, read_only=True)
+    try:
+        con = store.cursor()
+        types = mining.object_types(con).to_pylist()
+        if not types:
+            return _fail(args, f"{settings.db} holds no cases yet: ingest some data first", EXIT_PARTIAL)
+        known = [t["object_type"] for t in types]
+        object_type = args.object_type or ("invoice" if "invoice" in known else known[0])
+        if object_type not in known:
+            return _fail(args, f"no cases of object type {object_type!r}; known: {', '.join(known)}", EXIT_USAGE)
+        result = MINERS[args.what](con, object_type, args)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(result)
+    else:
+        _print_table(result if isinstance(result, list) else [result])
+    return EXIT_OK
+
+
+def _mine_dfg(con, object_type, args):
+    from models import mining
+
+    return mining.dfg(con, object_type).to_pylist()
+
+
+def _mine_variants(con, object_type, args):
+    from models import mining
+
+    return mining.variants(con, object_type).slice(0, args.top).to_pylist()
+
+
+def _mine_discover(con, object_type, args):
+    from models import discovery, mining
+
+    if args.source == "dfg":
+        model = discovery.discover_from_dfg(mining.dfg(con, object_type, performance=False),
+                                            mining.start_activities(con, object_type),
+                                            mining.end_activities(con, object_type))
+    else:
+        model = discovery.discover_from_variants(mining.variants(con, object_type), args.noise)
+    return {"object_type": object_type, "source": args.source, "noise_threshold": args.noise,
+            **model.size(), "process_tree": str(model.tree),
+            "petri_net_dot": discovery.petri_net_dot(model), "bpmn_dot": discovery.bpmn_dot(model)}
+
+
+MINERS = {"dfg": _mine_dfg, "variants": _mine_variants, "discover": _mine_discover}
 
 
 def cmd_dashboard(args, settings: Settings) -> int:
@@ -300,6 +356,14 @@ def _parser() -> argparse.ArgumentParser:
 
     command("stats", cmd_stats, db=True, json_out=True)
 
+    p = command("mine", cmd_mine, db=True, json_out=True)
+    p.add_argument("what", choices=sorted(MINERS), help="what to mine")
+    p.add_argument("--object-type", help="case notion: invoice, po_line, purchase_order, … (default invoice)")
+    p.add_argument("--top", type=_positive, default=50, help="variants: how many (default 50)")
+    p.add_argument("--source", choices=("variants", "dfg"), default="variants",
+                   help="discover from the variants (IM/IMf) or from the DFG (IMd)")
+    p.add_argument("--noise", type=float, default=0.2, help="discover: IMf noise threshold (default 0.2)")
+
     p = sub.add_parser("deadletters", help="inspect and replay rejected records (list | show | replay)",
                        description="Inspect and replay rejected records (dead letters).")
     actions = p.add_subparsers(required=True, metavar="ACTION")
@@ -361,6 +425,23 @@ def _post_json(url: str, body: dict) -> dict:
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=3600) as reply:
         return json.loads(reply.read())
+
+
+def _print_table(rows: list[dict]) -> None:
+    """Rows as aligned text columns (long values cut), for people at a terminal."""
+    if not rows:
+        print("(nothing)")
+        return
+    cells = [[_cell(r.get(k)) for k in rows[0]] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(rows[0])]
+    print("  ".join(k.ljust(w) for k, w in zip(rows[0], widths)))
+    for c in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
+
+
+def _cell(value) -> str:
+    text = " → ".join(value) if isinstance(value, list) else (f"{value:,.1f}" if isinstance(value, float) else str(value))
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _print_json(value) -> None:

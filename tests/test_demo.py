@@ -79,3 +79,31 @@ def test_an_unreadable_file_is_named_and_the_rest_still_lands(tmp_path):
     assert (summary["accepted"], summary["rejected"]) == (1, 1)   # the truncated file is a dead letter
     letters = p2pobs("stats", "--db", "p2p.duckdb", "--json", cwd=tmp_path)
     assert json.loads(letters.stdout)["dead_letters"] == 1
+
+
+def test_mine_dfg_and_variants_print_what_the_models_compute(demo_dir):
+    from models import mining
+    from models.store import open_store
+
+    p2pobs("ingest", "sim", "--db", "mined.duckdb", cwd=demo_dir)
+    dfg = json.loads(p2pobs("mine", "dfg", "--db", "mined.duckdb", "--json", cwd=demo_dir).stdout)
+    variants = json.loads(p2pobs("mine", "variants", "--object-type", "po_line", "--top", "5",
+                                 "--db", "mined.duckdb", "--json", cwd=demo_dir).stdout)
+    store = open_store(demo_dir / "mined.duckdb")
+    try:
+        expected_dfg = mining.dfg(store.cursor(), "invoice").to_pylist()
+        expected_variants = mining.variants(store.cursor(), "po_line").slice(0, 5).to_pylist()
+    finally:
+        store.close()
+    assert dfg == json.loads(json.dumps(expected_dfg, default=str))
+    assert {"source", "target", "count", "median_s", "mean_s", "p90_s"} <= set(dfg[0])
+    assert ("Receive Invoice", "Match Invoice") in {(e["source"], e["target"]) for e in dfg}
+    assert variants == json.loads(json.dumps(expected_variants, default=str))
+    assert len(variants) == 5
+
+
+def test_mine_an_unknown_object_type_names_the_known_ones(demo_dir):
+    p2pobs("ingest", "sim", "--db", "mined2.duckdb", cwd=demo_dir)
+    done = p2pobs("mine", "dfg", "--object-type", "shipment", "--db", "mined2.duckdb", cwd=demo_dir)
+    assert done.returncode == 2
+    assert "no cases of object type 'shipment'" in done.stderr and "invoice" in done.stderr
