@@ -23,8 +23,19 @@ def refresh(con, batch_id: str) -> None:
     Runs inside the load's transaction (Load.finish), so a reader sees the events and their
     derived rows together or not at all."""
     con.execute(sql("mining.refresh_touched"), {"batch_id": batch_id})
-    for block in ("refresh_forget_events", "refresh_forget_variants",
-                  "refresh_events", "refresh_variants", "refresh_done"):
+    touched = con.execute(sql("mining.refresh_touched_count")).fetchall()[0][0]
+    blocks = ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants")
+    for block in blocks if touched else ():     # a load of spans only touches no case
+        con.execute(sql(f"mining.{block}"))
+    con.execute(sql("mining.refresh_done"))
+
+
+def rebuild(con) -> None:
+    """Derive case_event and case_variant afresh for every object (after the derivation changed,
+    or for a store loaded before these tables existed)."""
+    con.execute(sql("mining.rebuild_touched"))
+    for block in ("refresh_forget_events", "refresh_forget_variants", "refresh_events",
+                  "refresh_variants", "refresh_done"):
         con.execute(sql(f"mining.{block}"))
 
 

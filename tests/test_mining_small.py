@@ -210,3 +210,12 @@ def test_a_failed_load_leaves_no_derived_rows():
     assert store.cursor().sql("SELECT (SELECT count(*) FROM case_event), (SELECT count(*) FROM case_variant)"
                               ).fetchall() == [(0, 0)]
     store.close()
+
+
+def test_rebuild_derives_every_case_afresh(con):
+    before = con.sql("SELECT * FROM case_event ORDER BY case_id, position").fetchall()
+    con.execute("DELETE FROM case_event; DELETE FROM case_variant")
+    mining.rebuild(con)
+
+    assert con.sql("SELECT * FROM case_event ORDER BY case_id, position").fetchall() == before
+    assert _variants(mining.variants(con, INVOICE)) == INVOICE_VARIANTS

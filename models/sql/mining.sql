@@ -20,6 +20,13 @@ FROM (
     SELECT object_id FROM object WHERE batch_id = $batch_id
 );
 
+-- name: refresh_touched_count
+SELECT count(*) FROM mining_touched;
+
+-- name: rebuild_touched
+CREATE OR REPLACE TEMP TABLE mining_touched AS
+SELECT object_id AS case_id FROM object;
+
 -- name: refresh_forget_events
 DELETE FROM case_event WHERE case_id IN (SELECT case_id FROM mining_touched);
 
