@@ -5,8 +5,11 @@ are those related to it in event_object, in the order ts, source_order, event_id
 next activity and each case's variant are derived once per load (`refresh`, tables case_event and
 case_variant), so the questions below are plain aggregates over them.
 
-Every question takes `facilities`, the viewer's scope: events of other facilities are left out
-and each case is what remains of it (as if the log had been filtered by facility first).
+Every question takes the shared `Filters` (keyword `filters`) and, as a shortcut, `facilities`
+(which, when given, replaces the filters' facilities). Facilities apply at the event: events of
+other facilities are left out and each case is what remains of it (as if the log had been
+filtered by facility first). The period (start, end days) selects the cases whose first event
+lies in it, whole. Suppliers, categories and departments do not apply to the case flow.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from models.filters import ALL, Filters
 from models.queries import sql, table as _table
 
 
@@ -39,48 +43,59 @@ def rebuild(con) -> None:
         con.execute(sql(f"mining.{block}"))
 
 
-def object_types(con, facilities: list[str] | None = None) -> pa.Table:
+def object_types(con, facilities: list[str] | None = None, *, filters: Filters = ALL) -> pa.Table:
     """Case notions on offer: object_type, cases, events, variants; most cases first."""
-    return _table(con, "mining.object_types", facilities=facilities)
+    return _table(con, "mining.object_types", **_scope(filters, facilities))
 
 
-def dfg(con, object_type: str, facilities: list[str] | None = None, *,
+def dfg(con, object_type: str, facilities: list[str] | None = None, *, filters: Filters = ALL,
         performance: bool = True) -> pa.Table:
     """Directly-follows graph: source, target, count, and with `performance` the median_s,
     mean_s and p90_s seconds between the two events. Most frequent first."""
     block = "mining.edges" if performance else "mining.edge_counts"
-    return _table(con, block, object_type=object_type, facilities=facilities).drop_columns(["object_type"])
+    return _table(con, block, object_type=object_type, **_scope(filters, facilities)).drop_columns(["object_type"])
 
 
-def start_activities(con, object_type: str, facilities: list[str] | None = None) -> dict[str, int]:
+def start_activities(con, object_type: str, facilities: list[str] | None = None, *,
+                     filters: Filters = ALL) -> dict[str, int]:
     """How many cases begin with each activity."""
-    return _endpoints(con, object_type, facilities, "starts")
+    return _endpoints(con, object_type, _scope(filters, facilities), "starts")
 
 
-def end_activities(con, object_type: str, facilities: list[str] | None = None) -> dict[str, int]:
+def end_activities(con, object_type: str, facilities: list[str] | None = None, *,
+                   filters: Filters = ALL) -> dict[str, int]:
     """How many cases end with each activity."""
-    return _endpoints(con, object_type, facilities, "ends")
+    return _endpoints(con, object_type, _scope(filters, facilities), "ends")
 
 
-def variants(con, object_type: str, facilities: list[str] | None = None) -> pa.Table:
+def variants(con, object_type: str, facilities: list[str] | None = None, *,
+             filters: Filters = ALL) -> pa.Table:
     """Variants: variant (list of activities), cases, share (of the type's cases in scope),
     median_throughput_s, mean_throughput_s (first to last event). Most frequent first."""
-    return _table(con, "mining.variants", object_type=object_type, facilities=facilities)
+    return _table(con, "mining.variants", object_type=object_type, **_scope(filters, facilities))
 
 
-def object_centric_dfg(con, facilities: list[str] | None = None) -> pa.Table:
+def object_centric_dfg(con, facilities: list[str] | None = None, *, filters: Filters = ALL) -> pa.Table:
     """The OC-DFG: every object type's directly-follows edges side by side (object_type, source,
     target, count, median_s, mean_s, p90_s). An activity that touches objects of several types
     appears in several types' edges; that is where the flows meet."""
-    return _table(con, "mining.edges", object_type=None, facilities=facilities)
+    return _table(con, "mining.edges", object_type=None, **_scope(filters, facilities))
 
 
-def object_centric_endpoints(con, facilities: list[str] | None = None) -> pa.Table:
+def object_centric_endpoints(con, facilities: list[str] | None = None, *,
+                             filters: Filters = ALL) -> pa.Table:
     """Per object type and activity, the cases that start (starts) and end (ends) there."""
-    return _table(con, "mining.endpoints", object_type=None, facilities=facilities)
+    return _table(con, "mining.endpoints", object_type=None, **_scope(filters, facilities))
 
 
-def _endpoints(con, object_type, facilities, column) -> dict[str, int]:
-    t = _table(con, "mining.endpoints", object_type=object_type, facilities=facilities)
+def _scope(filters: Filters, facilities: list[str] | None) -> dict:
+    """The parameters the mining SQL binds: facilities, start, end."""
+    p = filters.params()
+    return {"facilities": list(facilities) if facilities is not None else p["facilities"],
+            "start": p["start"], "end": p["end"]}
+
+
+def _endpoints(con, object_type, scope, column) -> dict[str, int]:
+    t = _table(con, "mining.endpoints", object_type=object_type, **scope)
     t = t.filter(pc.greater(t.column(column), 0))
     return dict(zip(t.column("activity").to_pylist(), t.column(column).to_pylist()))

@@ -122,7 +122,8 @@ CREATE TABLE IF NOT EXISTS case_event (
     facility       VARCHAR,
     next_activity  VARCHAR,             -- NULL on the case's last event
     next_ts        TIMESTAMP,
-    case_facility  VARCHAR              -- the one facility of all the case's events, else NULL
+    case_facility  VARCHAR,             -- the one facility of all the case's events, else NULL
+    case_start     TIMESTAMP NOT NULL   -- ts of the case's first event (period filters select cases by it)
 );
 
 -- One row per case: its variant and span. key: case_id

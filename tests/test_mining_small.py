@@ -219,3 +219,21 @@ def test_rebuild_derives_every_case_afresh(con):
 
     assert con.sql("SELECT * FROM case_event ORDER BY case_id, position").fetchall() == before
     assert _variants(mining.variants(con, INVOICE)) == INVOICE_VARIANTS
+
+
+def test_filters_select_cases_by_the_day_of_their_first_event_and_scope_facilities(con):
+    from datetime import date
+
+    from models.filters import Filters
+
+    first_day = Filters(start=date(2026, 3, 2), end=date(2026, 3, 2))   # INV-1, INV-3 (and PO-1)
+    assert _variants(mining.variants(con, INVOICE, filters=first_day)) == {(R, M, A, P): (2, 1.0, 2.75 * H, 2.75 * H)}
+    assert mining.start_activities(con, PURCHASE_ORDER, filters=first_day) == {C: 1}
+    second_day = Filters(start=date(2026, 3, 3), facilities=("F1",))     # INV-2; INV-4 is F2
+    assert _variants(mining.variants(con, INVOICE, filters=second_day)) == {(R, A, M, P): (1, 1.0, 4 * H, 4 * H)}
+    assert _edges(mining.dfg(con, INVOICE, filters=Filters(end=date(2026, 3, 2), facilities=("F2",)))) == {
+        (R, A): (1, 1.5 * H, 1.5 * H, 1.5 * H), (A, P): (1, H, H, H)}
+    assert mining.object_types(con, filters=second_day).to_pylist() == [
+        {"object_type": INVOICE, "cases": 1, "events": 4, "variants": 1}]
+    # `facilities` replaces the filters' facilities
+    assert mining.end_activities(con, INVOICE, ["F2"], filters=second_day) == {R: 1}

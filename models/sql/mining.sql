@@ -5,6 +5,8 @@
 -- $facilities: the viewer's scope, a list of facility ids, or NULL for all. A scope drops the
 -- events of other facilities and the cases are what remains of them: cases whose events all lie
 -- in one facility are read as stored; the few that span facilities are re-sequenced here.
+-- $start, $end: days (inclusive), either NULL for open: the cases whose first event lies in
+-- that period, whole.
 
 -- name: refresh_touched
 -- The objects whose cases this load may have changed: a new relation, a new event of an old
@@ -47,7 +49,8 @@ SELECT o.object_type,
        lead(e.ts) OVER w                                       AS next_ts,
        CASE WHEN count(e.facility) OVER c = count(*) OVER c
              AND min(e.facility) OVER c = max(e.facility) OVER c
-            THEN min(e.facility) OVER c END                    AS case_facility
+            THEN min(e.facility) OVER c END                    AS case_facility,
+       min(e.ts) OVER c                                        AS case_start
 FROM related r
 JOIN object o ON o.object_id = r.object_id
 JOIN event e ON e.event_id = r.event_id
@@ -76,11 +79,15 @@ DROP TABLE IF EXISTS mining_touched;
 WITH scoped AS (
     SELECT object_type, variant_hash, events
     FROM case_variant
-    WHERE $facilities IS NULL OR list_contains($facilities, case_facility)
+    WHERE ($facilities IS NULL OR list_contains($facilities, case_facility))
+      AND ($start IS NULL OR start_ts >= $start::DATE)
+      AND ($end IS NULL OR start_ts < $end::DATE + INTERVAL 1 DAY)
     UNION ALL
     SELECT object_type, hash(list(activity ORDER BY position)), count(*)
     FROM case_event
     WHERE case_facility IS NULL AND list_contains($facilities, facility)
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     GROUP BY object_type, case_id
 )
 SELECT object_type,
@@ -98,11 +105,15 @@ WITH scoped AS (
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND ($facilities IS NULL OR list_contains($facilities, case_facility))
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     UNION ALL
     SELECT object_type, activity, ts, lead(activity) OVER w, lead(ts) OVER w
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND case_facility IS NULL AND list_contains($facilities, facility)
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     WINDOW w AS (PARTITION BY case_id ORDER BY position)
 )
 SELECT object_type,
@@ -127,11 +138,15 @@ WITH scoped AS (
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND ($facilities IS NULL OR list_contains($facilities, case_facility))
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     UNION ALL
     SELECT object_type, activity, lead(activity) OVER w
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND case_facility IS NULL AND list_contains($facilities, facility)
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     WINDOW w AS (PARTITION BY case_id ORDER BY position)
 )
 SELECT object_type, activity AS source, next_activity AS target, count(*) AS count
@@ -147,6 +162,8 @@ WITH scoped AS (
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND ($facilities IS NULL OR list_contains($facilities, case_facility))
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
       AND (position = 1 OR next_activity IS NULL)
     UNION ALL
     SELECT object_type, activity,
@@ -154,6 +171,8 @@ WITH scoped AS (
     FROM case_event
     WHERE ($object_type IS NULL OR object_type = $object_type)
       AND case_facility IS NULL AND list_contains($facilities, facility)
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     WINDOW w AS (PARTITION BY case_id ORDER BY position)
 )
 SELECT object_type, activity,
@@ -172,6 +191,8 @@ WITH scoped AS (
     FROM case_variant
     WHERE object_type = $object_type
       AND ($facilities IS NULL OR list_contains($facilities, case_facility))
+      AND ($start IS NULL OR start_ts >= $start::DATE)
+      AND ($end IS NULL OR start_ts < $end::DATE + INTERVAL 1 DAY)
     UNION ALL
     SELECT variant, hash(variant), us
     FROM (
@@ -180,6 +201,8 @@ WITH scoped AS (
         FROM case_event
         WHERE object_type = $object_type
           AND case_facility IS NULL AND list_contains($facilities, facility)
+      AND ($start IS NULL OR case_start >= $start::DATE)
+      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
         GROUP BY case_id
     )
 )
