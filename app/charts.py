@@ -94,3 +94,15 @@ def waterfall(table: pa.Table, title: str) -> go.Figure:
     fig.update_layout(title=title, barmode="overlay", xaxis_title=f"{unit} since the event at its source",
                       legend_title=None, height=max(300, 26 * len(rows) + 140))
     return fig
+
+
+def timeline(trail: pa.Table, title: str) -> go.Figure:
+    """A case's events over time, one row per system, so the hand-offs between systems show."""
+    df = trail.select(["ts", "activity", "source_system", "actor"]).to_pandas()
+    df["source_system"] = df["source_system"].fillna("middleware only")
+    fig = px.scatter(df, x="ts", y="source_system", color="source_system", hover_name="activity",
+                     hover_data={"actor": True, "source_system": False}, title=title)
+    fig.update_traces(marker=dict(size=12, line=dict(width=1, color="white")))
+    fig.update_layout(showlegend=False, yaxis_title=None, xaxis_title=None,
+                      height=140 + 50 * df["source_system"].nunique())
+    return fig

@@ -8,6 +8,7 @@ st.set_page_config(page_title="P2P Observatory", page_icon=":material/monitoring
 
 PAGES = [
     st.Page("dashboards/sync_lag.py", title="Sync lag", icon=":material/sync_problem:", url_path="sync-lag"),
+    st.Page("dashboards/cases.py", title="Case explorer", icon=":material/search:", url_path="cases"),
     st.Page("dashboards/data_health.py", title="Data health", icon=":material/monitor_heart:",
             url_path="data-health", default=True),
 ]

@@ -67,8 +67,19 @@ def filter_bar() -> Filters:
                      facilities=tuple(facilities), suppliers=tuple(supplier_ids),
                      departments=tuple(departments))
     st.session_state.filters = chosen
-    st.query_params.from_dict(to_query(chosen))
+    _write_url(chosen)
     return current()
+
+
+def _write_url(chosen: Filters) -> None:
+    """Set the filters' keys in the query string, leaving the page's own keys (?case=…) alone."""
+    wanted = to_query(chosen)
+    for key in ("from", "to", *LISTS.values()):
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, values in wanted.items():
+        if st.query_params.get_all(key) != values:
+            st.query_params[key] = values
 
 
 def current() -> Filters:

@@ -33,7 +33,7 @@ def browser():
         b.close()
 
 
-PAGES = {"data-health": "Data health", "sync-lag": "Sync lag"}
+PAGES = {"data-health": "Data health", "sync-lag": "Sync lag", "cases?case=4500000": "Case explorer"}
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())
@@ -44,7 +44,7 @@ def test_every_page_renders_in_a_real_browser(demo, browser, path, title):
     page.wait_for_load_state("networkidle")
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{path.split('?')[0]}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert "Accepted" in "".join(demo.output)   # the demo collected before serving

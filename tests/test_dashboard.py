@@ -111,3 +111,19 @@ def test_sync_lag_page_shows_the_models_figures_and_follows_the_filters(loaded_s
     narrowed = sync_lag.by_system_pair(loaded_store.cursor(), filters=Filters(facilities=("MHS-PHX",)))
     assert _metrics(at)["Events carried"] == f"{sum(narrowed.column('events').to_pylist()):,}"
     assert sum(narrowed.column("events").to_pylist()) < sum(pairs.column("events").to_pylist())
+
+
+def test_case_explorer_finds_a_po_by_its_erp_number_and_shows_its_trail(loaded_store, dashboard):
+    from models import audit
+
+    at = dashboard.switch_page("dashboards/cases.py").run()
+    assert not at.exception
+    assert "Type a document number" in at.info[0].value
+    po = loaded_store.cursor().sql(
+        "SELECT object_id FROM object WHERE object_type = 'purchase_order' ORDER BY object_id LIMIT 1"
+    ).fetchall()[0][0]
+    at.text_input[0].set_value(po.removeprefix("PO-")).run()   # as the ERP writes it
+    assert not at.exception
+    assert at.header[0].value == f"purchase order {po}"
+    assert _metrics(at)["Events in the trail"] == f"{audit.case_trail(loaded_store.cursor(), po).num_rows:,}"
+    assert at.query_params["case"] in (po, [po])
