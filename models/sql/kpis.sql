@@ -1,0 +1,365 @@
+-- KPIs: per-case facts, one block per KPI (named by its id in models/kpis.py), aggregated per
+-- group and period by `measure`. Every KPI block yields the same columns:
+--   case_id, facility, supplier, department, category, counted_at (when the case counts), x, d
+-- where x is the measured value (or the numerator of a rate) and d the denominator (1 per case).
+-- They read the current documents (documents.sql: invoices, po_lines, invoice_lines as relations)
+-- and the events; activities and object types are bound from models/vocabulary.py.
+-- Category: the UNSPSC segment (first two digits) of the order's first line.
+-- $as_of: the moment "now" means for states (open exceptions, blocks, lost discounts); NULL is
+-- the last event in the store that is not flagged as a timestamp outlier.
+
+-- name: now_ts
+SELECT coalesce($as_of::TIMESTAMP,
+                (SELECT max(ts) FROM event WHERE NOT list_contains(coalesce(flags, []), $outlier_flag))) AS as_of;
+
+-- name: po_category
+SELECT po_id, arg_min(left(unspsc, 2), po_line_id) AS category
+FROM po_lines WHERE po_id IS NOT NULL GROUP BY po_id;
+
+-- name: inv_fact
+-- One row per invoice: its dimensions, amounts, dates, the moments of its steps, touches, terms.
+-- touches: events on the invoice by a person from its first receipt to its last approval, the
+-- approval itself left out (a person keying in a paper invoice is a touch).
+-- Terms: "2/10 Net 30", "2/10NT30", "2% 10 Net 30", "Net 45", "NT45" -> discount pct, days, net days.
+WITH ie AS (
+    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.actor_kind, e.attributes
+    FROM event_object r
+    JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
+    JOIN event e ON e.event_id = r.event_id
+),
+ev AS (
+    SELECT ie.invoice_id,
+           min(ts) FILTER (WHERE activity = $receive_invoice)                          AS received_at,
+           max(ts) FILTER (WHERE activity = $approve_invoice)                          AS approved_at,
+           min(ts) FILTER (WHERE activity = $release_payment)                          AS paid_at,
+           arg_min(attributes->>'match_result', ts) FILTER (WHERE activity = $match_invoice) AS first_match,
+           count(*) FILTER (WHERE activity = $match_invoice)                           AS match_events,
+           count(*) FILTER (WHERE activity = $flag_exception)                          AS exceptions,
+           max(ts) FILTER (WHERE activity = $block_invoice AND ts <= n.as_of)          AS blocked_at,
+           max(ts) FILTER (WHERE activity = $release_block AND ts <= n.as_of)          AS released_at,
+           arg_max(attributes->>'hold_reason', ts) FILTER (WHERE activity = $block_invoice) AS hold_reason,
+           arg_max(attributes->>'routed_to', ts) FILTER (WHERE attributes->>'routed_to' IS NOT NULL)       AS routed_to,
+           arg_max(attributes->>'routing_rule', ts) FILTER (WHERE attributes->>'routing_rule' IS NOT NULL) AS routing_rule,
+           min(ts)                                                                     AS first_event_at
+    FROM ie, now_ts n GROUP BY ie.invoice_id
+),
+touch AS (
+    SELECT ie.invoice_id, count(DISTINCT ie.event_id) AS touches
+    FROM ie JOIN ev ON ev.invoice_id = ie.invoice_id
+    WHERE ie.actor_kind = $person AND ie.activity <> $approve_invoice
+      AND ie.ts >= ev.received_at AND ie.ts <= ev.approved_at
+    GROUP BY ALL
+),
+terms AS (
+    SELECT invoice_id,
+           regexp_extract(upper(payment_terms),
+                          '^\s*(?:([0-9]+(?:\.[0-9]+)?)\s*%?\s*/?\s*([0-9]+)\s*)?(?:NET|NT|N)\s*([0-9]+)\s*$',
+                          ['pct', 'days', 'net']) AS t
+    FROM invoices
+)
+SELECT i.invoice_id, i.po_id, i.facility, i.supplier_id AS supplier, i.department, c.category,
+       i.amount, i.invoice_date, i.due_date, i.flow, i.po_created_at, i.ap_exception_reason,
+       ev.received_at, ev.approved_at, ev.paid_at, ev.first_match, coalesce(ev.match_events, 0) AS match_events,
+       coalesce(ev.exceptions, 0) AS exceptions, ev.first_event_at,
+       CASE WHEN ev.blocked_at IS NOT NULL AND (ev.released_at IS NULL OR ev.released_at < ev.blocked_at)
+            THEN ev.blocked_at END                                   AS blocked_at,
+       coalesce(ev.hold_reason, i.ap_exception_reason)             AS block_reason,
+       ev.routed_to, ev.routing_rule,
+       coalesce(t.touches, 0)                                      AS touches,
+       TRY_CAST(nullif(tm.t.pct, '') AS DOUBLE)                    AS discount_pct,
+       TRY_CAST(nullif(tm.t.days, '') AS INTEGER)                  AS discount_days,
+       TRY_CAST(nullif(tm.t.net, '') AS INTEGER)                   AS net_days
+FROM invoices i
+LEFT JOIN ev          ON ev.invoice_id = i.invoice_id
+LEFT JOIN touch t     ON t.invoice_id = i.invoice_id
+LEFT JOIN terms tm    ON tm.invoice_id = i.invoice_id
+LEFT JOIN po_category c ON c.po_id = i.po_id;
+
+-- name: exc_fact
+-- One row per match exception: the exception object its Flag Match Exception names (else the
+-- invoice), its invoice, when it was flagged and resolved (resolutions after $as_of do not count).
+WITH ex AS (
+    SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.activity) AS activity,
+           min(r.object_id) FILTER (WHERE o.object_type = $exception) AS exception_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $invoice)   AS invoice_id
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($exception, $invoice)
+    WHERE e.activity IN ($flag_exception, $resolve_exception)
+    GROUP BY e.event_id
+)
+SELECT coalesce(ex.exception_id, ex.invoice_id)                                   AS exception_id,
+       any_value(ex.invoice_id)                                                   AS invoice_id,
+       min(ex.ts) FILTER (WHERE ex.activity = $flag_exception)                    AS flagged_at,
+       min(ex.ts) FILTER (WHERE ex.activity = $resolve_exception AND ex.ts <= n.as_of) AS resolved_at,
+       any_value(n.as_of)                                                         AS as_of
+FROM ex, now_ts n
+GROUP BY 1;
+
+-- name: exceptions_open
+-- Exceptions flagged by $as_of and not resolved by then, with their age in calendar days.
+SELECT x.exception_id, x.invoice_id, f.facility, f.supplier, f.department, f.category, f.amount,
+       x.flagged_at, date_diff('day', x.flagged_at::DATE, x.as_of::DATE) AS age_days,
+       f.routed_to, f.routing_rule, f.ap_exception_reason AS reason
+FROM exc_fact x LEFT JOIN inv_fact f ON f.invoice_id = x.invoice_id
+WHERE x.flagged_at <= x.as_of AND x.resolved_at IS NULL;
+
+-- name: cycle_time
+SELECT invoice_id AS case_id, facility, supplier, department, category, paid_at AS counted_at,
+       date_diff('second', received_at, paid_at) / 86400.0 AS x, 1 AS d
+FROM inv_fact WHERE received_at IS NOT NULL AND paid_at IS NOT NULL;
+
+-- name: receipt_to_approval
+SELECT invoice_id, facility, supplier, department, category, approved_at,
+       date_diff('second', received_at, approved_at) / 3600.0, 1
+FROM inv_fact WHERE received_at IS NOT NULL AND approved_at IS NOT NULL;
+
+-- name: first_pass_match_rate
+-- Of the invoices the AP platform matched: its first verdict was a match and no exception was flagged.
+SELECT invoice_id, facility, supplier, department, category, received_at,
+       CASE WHEN first_match = $ap_matched AND exceptions = 0 THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE match_events > 0;
+
+-- name: touchless_rate
+SELECT invoice_id, facility, supplier, department, category, received_at,
+       CASE WHEN touches = 0 THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE received_at IS NOT NULL AND approved_at IS NOT NULL;
+
+-- name: manual_touches
+SELECT invoice_id, facility, supplier, department, category, received_at, touches, 1
+FROM inv_fact WHERE received_at IS NOT NULL AND approved_at IS NOT NULL;
+
+-- name: exception_rate
+SELECT invoice_id, facility, supplier, department, category, received_at,
+       CASE WHEN exceptions > 0 THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE received_at IS NOT NULL;
+
+-- name: open_exceptions
+SELECT exception_id, facility, supplier, department, category, flagged_at, 1, 1
+FROM exceptions_open;
+
+-- name: blocked_invoices
+SELECT invoice_id, facility, supplier, department, category, blocked_at, 1, 1
+FROM inv_fact WHERE blocked_at IS NOT NULL;
+
+-- name: blocked_amount
+SELECT invoice_id, facility, supplier, department, category, blocked_at, amount, 1
+FROM inv_fact WHERE blocked_at IS NOT NULL;
+
+-- name: on_time_payment_rate
+-- Paid (payment released) on the due date or up to $early_days days before it.
+SELECT invoice_id, facility, supplier, department, category, paid_at,
+       CASE WHEN paid_at::DATE <= due_date AND paid_at::DATE >= due_date - $early_days THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE paid_at IS NOT NULL AND due_date IS NOT NULL;
+
+-- name: late_payment_rate
+SELECT invoice_id, facility, supplier, department, category, paid_at,
+       CASE WHEN paid_at::DATE > due_date THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE paid_at IS NOT NULL AND due_date IS NOT NULL;
+
+-- name: early_payment_rate
+SELECT invoice_id, facility, supplier, department, category, paid_at,
+       CASE WHEN paid_at::DATE < due_date - $early_days THEN 1 ELSE 0 END, 1
+FROM inv_fact WHERE paid_at IS NOT NULL AND due_date IS NOT NULL;
+
+-- name: discount_captured
+-- Terms with an early-payment discount (2/10 net 30): paid within the discount days of the invoice date.
+SELECT invoice_id, facility, supplier, department, category, paid_at,
+       round(amount * discount_pct / 100, 2), 1
+FROM inv_fact
+WHERE discount_pct > 0 AND paid_at::DATE <= invoice_date + discount_days;
+
+-- name: discount_lost
+-- Paid after the discount window, or unpaid when the window closed before $as_of; counted when the window closed.
+SELECT f.invoice_id, f.facility, f.supplier, f.department, f.category,
+       coalesce(f.paid_at, (f.invoice_date + f.discount_days + 1)::TIMESTAMP),
+       round(f.amount * f.discount_pct / 100, 2), 1
+FROM inv_fact f, now_ts n
+WHERE f.discount_pct > 0
+  AND (f.paid_at::DATE > f.invoice_date + f.discount_days
+       OR (f.paid_at IS NULL AND n.as_of::DATE > f.invoice_date + f.discount_days));
+
+-- name: duplicate_payments
+-- Pairs of duplicate invoices (audit.duplicate_invoices: $duplicates with $originals) both paid.
+WITH pair AS (SELECT unnest($duplicates::VARCHAR[]) AS duplicate_id, unnest($originals::VARCHAR[]) AS original_id)
+SELECT d.invoice_id, d.facility, d.supplier, d.department, d.category, d.paid_at, 1, 1
+FROM pair p JOIN inv_fact d ON d.invoice_id = p.duplicate_id
+JOIN inv_fact o ON o.invoice_id = p.original_id
+WHERE d.paid_at IS NOT NULL AND o.paid_at IS NOT NULL;
+
+-- name: after_the_fact_rate
+-- Of the invoiced orders that are not bill-only: those audit.po_after_invoice lists ($after_the_fact).
+WITH po AS (
+    SELECT po_id, any_value(facility) AS facility, any_value(supplier) AS supplier,
+           any_value(department) AS department, any_value(category) AS category,
+           min(po_created_at) AS created_at
+    FROM inv_fact
+    WHERE po_id IS NOT NULL AND po_created_at IS NOT NULL AND flow IS DISTINCT FROM $bill_only
+    GROUP BY po_id
+)
+SELECT po_id, facility, supplier, department, category, created_at,
+       CASE WHEN po_id IN (SELECT unnest($after_the_fact::VARCHAR[])) THEN 1 ELSE 0 END, 1
+FROM po;
+
+-- name: contract_compliance
+-- Invoice lines of order lines under a GPO contract: priced at or below the contract price.
+SELECT il.invoice_line_id, f.facility, f.supplier, f.department, f.category, f.received_at,
+       CASE WHEN round(il.unit_price - pl.contract_price, 2) <= 0 THEN 1 ELSE 0 END, 1
+FROM invoice_lines il
+JOIN po_lines pl ON pl.po_line_id = il.po_line_id
+LEFT JOIN inv_fact f ON f.invoice_id = il.invoice_id
+WHERE pl.contract_price > 0 AND il.unit_price IS NOT NULL;
+
+-- name: supplier_onboarding
+-- Create Supplier to Complete Supplier Onboarding, in days, counted when onboarding completed.
+WITH s AS (
+    SELECT r.object_id AS supplier,
+           min(e.ts) FILTER (WHERE e.activity = $create_supplier)   AS created_at,
+           min(e.ts) FILTER (WHERE e.activity = $complete_onboarding) AS onboarded_at
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
+    WHERE e.activity IN ($create_supplier, $complete_onboarding)
+    GROUP BY r.object_id
+)
+SELECT supplier, NULL::VARCHAR, supplier, NULL::VARCHAR, NULL::VARCHAR, onboarded_at,
+       date_diff('second', created_at, onboarded_at) / 86400.0, 1
+FROM s WHERE created_at IS NOT NULL AND onboarded_at IS NOT NULL;
+
+-- name: sync_lag_p95
+SELECT event_id || '>' || target_system, facility, supplier, NULL::VARCHAR, NULL::VARCHAR,
+       event_time, lag_s / 3600.0, 1
+FROM sync_hop WHERE commit_time IS NOT NULL;
+
+-- name: audit_traceability
+-- An invoice case is traceable when every event of it (case_event) has an actor, a time and a
+-- source system, and every hop between systems — consecutive events in different source systems —
+-- was carried by traced integration traffic: the earlier event has a committed sync_hop into the
+-- later event's system. Counted at the case's first event.
+WITH ev AS (
+    SELECT c.case_id, c.position, c.ts, e.event_id, e.source_system,
+           (nullif(trim(e.actor), '') IS NOT NULL AND e.ts IS NOT NULL
+            AND nullif(trim(e.source_system), '') IS NOT NULL) AS complete,
+           lead(e.source_system) OVER (PARTITION BY c.case_id ORDER BY c.position) AS next_system
+    FROM case_event c JOIN event e ON e.event_id = c.event_id
+    WHERE c.object_type = $invoice
+),
+judged AS (
+    SELECT ev.case_id, min(ev.ts) AS started_at,
+           bool_and(ev.complete) AS complete,
+           bool_and(ev.next_system IS NULL OR ev.next_system = ev.source_system
+                    OR h.commit_time IS NOT NULL) AS traced
+    FROM ev LEFT JOIN sync_hop h ON h.event_id = ev.event_id AND h.target_system = ev.next_system
+    GROUP BY ev.case_id
+)
+SELECT j.case_id, f.facility, f.supplier, f.department, f.category, j.started_at,
+       CASE WHEN j.complete AND j.traced THEN 1 ELSE 0 END, 1
+FROM judged j LEFT JOIN inv_fact f ON f.invoice_id = j.case_id;
+
+-- name: facts
+-- Every KPI's facts, labelled with its id; only the KPIs in $kpis are computed.
+SELECT 'cycle_time' AS kpi, * FROM cycle_time WHERE list_contains($kpis, 'cycle_time')
+UNION ALL SELECT 'receipt_to_approval', * FROM receipt_to_approval WHERE list_contains($kpis, 'receipt_to_approval')
+UNION ALL SELECT 'first_pass_match_rate', * FROM first_pass_match_rate WHERE list_contains($kpis, 'first_pass_match_rate')
+UNION ALL SELECT 'touchless_rate', * FROM touchless_rate WHERE list_contains($kpis, 'touchless_rate')
+UNION ALL SELECT 'manual_touches', * FROM manual_touches WHERE list_contains($kpis, 'manual_touches')
+UNION ALL SELECT 'exception_rate', * FROM exception_rate WHERE list_contains($kpis, 'exception_rate')
+UNION ALL SELECT 'open_exceptions', * FROM open_exceptions WHERE list_contains($kpis, 'open_exceptions')
+UNION ALL SELECT 'blocked_invoices', * FROM blocked_invoices WHERE list_contains($kpis, 'blocked_invoices')
+UNION ALL SELECT 'blocked_amount', * FROM blocked_amount WHERE list_contains($kpis, 'blocked_amount')
+UNION ALL SELECT 'on_time_payment_rate', * FROM on_time_payment_rate WHERE list_contains($kpis, 'on_time_payment_rate')
+UNION ALL SELECT 'late_payment_rate', * FROM late_payment_rate WHERE list_contains($kpis, 'late_payment_rate')
+UNION ALL SELECT 'early_payment_rate', * FROM early_payment_rate WHERE list_contains($kpis, 'early_payment_rate')
+UNION ALL SELECT 'discount_captured', * FROM discount_captured WHERE list_contains($kpis, 'discount_captured')
+UNION ALL SELECT 'discount_lost', * FROM discount_lost WHERE list_contains($kpis, 'discount_lost')
+UNION ALL SELECT 'duplicate_payments', * FROM duplicate_payments WHERE list_contains($kpis, 'duplicate_payments')
+UNION ALL SELECT 'after_the_fact_rate', * FROM after_the_fact_rate WHERE list_contains($kpis, 'after_the_fact_rate')
+UNION ALL SELECT 'contract_compliance', * FROM contract_compliance WHERE list_contains($kpis, 'contract_compliance')
+UNION ALL SELECT 'supplier_onboarding', * FROM supplier_onboarding WHERE list_contains($kpis, 'supplier_onboarding')
+UNION ALL SELECT 'sync_lag_p95', * FROM sync_lag_p95 WHERE list_contains($kpis, 'sync_lag_p95')
+UNION ALL SELECT 'audit_traceability', * FROM audit_traceability WHERE list_contains($kpis, 'audit_traceability');
+
+-- name: measure
+-- The facts per KPI, group ($by: facility | supplier | department | category | NULL) and period
+-- ($period: day | week | month | quarter | NULL). $aggs[i] says how KPI $kpis[i] aggregates:
+-- mean (of x), rate (sum x / sum d), p95 (of x) or sum (of x). Filters apply to the dimensions a
+-- KPI has ($dims_<dimension>: the KPIs that have it) and to `counted_at` (period, days inclusive).
+WITH f AS (
+    SELECT kpi, x, d,
+           CASE $by WHEN 'facility' THEN facility WHEN 'supplier' THEN supplier
+                    WHEN 'department' THEN department WHEN 'category' THEN category END AS grp,
+           CASE WHEN $period IS NOT NULL THEN date_trunc($period, counted_at)::DATE END       AS period,
+           $aggs[list_position($kpis, kpi)]                                           AS agg
+    FROM facts
+    WHERE ($start IS NULL OR counted_at >= $start::TIMESTAMP)
+      AND ($end IS NULL OR counted_at < ($end::DATE + 1)::TIMESTAMP)
+      AND ($facilities IS NULL OR NOT list_contains($dims_facility, kpi) OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR NOT list_contains($dims_supplier, kpi) OR list_contains($suppliers, supplier))
+      AND ($departments IS NULL OR NOT list_contains($dims_department, kpi) OR list_contains($departments, department))
+      AND ($categories IS NULL OR NOT list_contains($dims_category, kpi) OR list_contains($categories, category))
+      AND ($by IS NULL OR list_contains($dims_by, kpi))
+      AND ($period IS NULL OR counted_at IS NOT NULL)
+),
+g AS (
+    SELECT kpi, grp, period, any_value(agg) AS agg,
+           avg(x) AS mean, sum(x) AS total, sum(d) AS den, count(x) AS cases,
+           quantile_cont(x, 0.95) FILTER (WHERE agg = 'p95') AS p95
+    FROM f GROUP BY kpi, grp, period
+)
+SELECT kpi, grp AS "group", period,
+       CASE agg WHEN 'mean' THEN mean WHEN 'rate' THEN total / nullif(den, 0)
+                WHEN 'p95' THEN p95 ELSE total END                   AS value,
+       CASE WHEN agg = 'rate' THEN total END                        AS numerator,
+       CASE WHEN agg = 'rate' THEN den END                          AS denominator,
+       cases
+FROM g
+ORDER BY list_position($kpis, kpi), "group" NULLS FIRST, period NULLS FIRST;
+
+-- name: exception_aging
+-- Open exceptions at $as_of in age buckets (calendar days since flagged): count and amount.
+WITH b AS (
+    SELECT * FROM (VALUES (1, '0-7', 0, 7), (2, '8-30', 8, 30), (3, '31-60', 31, 60), (4, '>60', 61, NULL))
+        AS t(ord, bucket, low, high)
+),
+x AS (
+    SELECT * FROM exceptions_open
+    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+      AND ($suppliers IS NULL OR list_contains($suppliers, supplier))
+      AND ($departments IS NULL OR list_contains($departments, department))
+      AND ($categories IS NULL OR list_contains($categories, category))
+      AND ($start IS NULL OR flagged_at >= $start::TIMESTAMP)
+      AND ($end IS NULL OR flagged_at < ($end::DATE + 1)::TIMESTAMP)
+)
+SELECT b.bucket, b.low AS min_days, b.high AS max_days, count(x.exception_id) AS exceptions,
+       coalesce(round(sum(x.amount), 2), 0) AS amount
+FROM b LEFT JOIN x ON x.age_days >= b.low AND (b.high IS NULL OR x.age_days <= b.high)
+GROUP BY b.ord, b.bucket, b.low, b.high
+ORDER BY b.ord;
+
+-- name: blocked_list
+-- Invoices blocked at $as_of: why, who holds them (the exception's routing), how long.
+SELECT f.invoice_id, f.supplier AS supplier_id, f.facility, f.department, f.category, f.amount,
+       f.blocked_at, date_diff('second', f.blocked_at, n.as_of) / 86400.0 AS age_days,
+       f.block_reason AS reason, f.routed_to AS holder, f.routing_rule AS queue
+FROM inv_fact f, now_ts n
+WHERE f.blocked_at IS NOT NULL
+  AND ($facilities IS NULL OR list_contains($facilities, f.facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers, f.supplier))
+  AND ($departments IS NULL OR list_contains($departments, f.department))
+  AND ($categories IS NULL OR list_contains($categories, f.category))
+  AND ($start IS NULL OR f.blocked_at >= $start::TIMESTAMP)
+  AND ($end IS NULL OR f.blocked_at < ($end::DATE + 1)::TIMESTAMP)
+ORDER BY f.blocked_at, f.invoice_id;
+
+-- name: invoice_arrivals
+-- Invoices per supplier invoice date; month_end: the day is one of its month's last three.
+SELECT invoice_date AS day, count(*) AS invoices,
+       month(invoice_date + 3) <> month(invoice_date) AS month_end
+FROM inv_fact
+WHERE invoice_date IS NOT NULL
+  AND ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers, supplier))
+  AND ($departments IS NULL OR list_contains($departments, department))
+  AND ($categories IS NULL OR list_contains($categories, category))
+  AND ($start IS NULL OR invoice_date >= $start::DATE)
+  AND ($end IS NULL OR invoice_date <= $end::DATE)
+GROUP BY invoice_date
+ORDER BY invoice_date;
