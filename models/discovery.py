@@ -108,3 +108,17 @@ def _pm4py():
 
     constants.SHOW_PROGRESS_BAR = False
     return pm4py
+
+
+def discover(con, object_type: str, noise_threshold: float = 0.2, filters=None) -> dict:
+    """Discover a model for one case notion from the store's variants (IMf with this noise
+    threshold): its size, and the BPMN and Petri net as DOT source."""
+    from models import mining
+    from models.filters import ALL
+
+    variants = mining.variants(con, object_type, filters=filters or ALL)
+    if not variants.num_rows:
+        return {"object_type": object_type, "bpmn_dot": None, "petri_net_dot": None}
+    model = discover_from_variants(variants, noise_threshold)
+    return {"object_type": object_type, "noise_threshold": noise_threshold, **model.size(),
+            "bpmn_dot": bpmn_dot(model), "petri_net_dot": petri_net_dot(model)}

@@ -33,7 +33,7 @@ def browser():
         b.close()
 
 
-PAGES = {"data-health": "Data health", "sync-lag": "Sync lag", "cases?case=4500000": "Case explorer"}
+PAGES = {"data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())

@@ -127,3 +127,21 @@ def test_case_explorer_finds_a_po_by_its_erp_number_and_shows_its_trail(loaded_s
     assert at.header[0].value == f"purchase order {po}"
     assert _metrics(at)["Events in the trail"] == f"{audit.case_trail(loaded_store.cursor(), po).num_rows:,}"
     assert at.query_params["case"] in (po, [po])
+
+
+def test_process_page_shows_the_cases_and_variants_models_find(loaded_store, dashboard):
+    from models import mining
+    from models.filters import Filters
+
+    at = dashboard.switch_page("dashboards/process.py").run()
+    assert not at.exception
+    cases = {t["object_type"]: t["cases"] for t in mining.object_types(loaded_store.cursor()).to_pylist()}
+    assert at.selectbox[0].value == "invoice"
+    assert at.selectbox[0].format_func("invoice") == f"invoice ({cases['invoice']:,} cases)"
+    variants = mining.variants(loaded_store.cursor(), "invoice")
+    assert list(at.dataframe[0].value["cases"]) == variants.column("cases").to_pylist()[:200]
+
+    [m for m in at.sidebar.multiselect if m.label == "Facility"][0].set_value(["MHS-LAX"]).run()
+    narrowed = mining.variants(loaded_store.cursor(), "invoice", filters=Filters(facilities=("MHS-LAX",)))
+    assert list(at.dataframe[0].value["cases"]) == narrowed.column("cases").to_pylist()[:200]
+    assert sum(narrowed.column("cases").to_pylist()) < cases["invoice"]
