@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from models import audit, vocabulary as v
 from models.documents import BILL_ONLY, query
@@ -154,6 +155,13 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
               **{f"dims_{d}": [k.id for k in REGISTRY if d in k.dims] for d in GROUPS},
               **_audit_facts(con, wanted)}
     measured = query(con, "kpis.measure", **params)
+    if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
+        present = set(measured.column("kpi").to_pylist())
+        zeros = [{"kpi": k.id, "group": None, "period": None, "value": 0.0, "numerator": None,
+                  "denominator": None, "cases": 0} for k in chosen if k.agg == "sum" and k.id not in present]
+        if zeros:
+            measured = _in_registry_order(pa.concat_tables(
+                [measured, pa.Table.from_pylist(zeros, schema=measured.schema)]), wanted)
     meta = [BY_ID[i] for i in measured.column("kpi").to_pylist()]
     out = measured
     for pos, col in ((1, "name"), (2, "unit"), (3, "good")):
@@ -246,6 +254,11 @@ def _known(ids) -> list[str]:
     if unknown:
         raise KeyError(f"unknown KPI {', '.join(map(repr, unknown))}; have: {', '.join(BY_ID)}")
     return list(ids)
+
+
+def _in_registry_order(table: pa.Table, wanted: list[str]) -> pa.Table:
+    order = pa.array([wanted.index(k) for k in table.column("kpi").to_pylist()])
+    return table.take(pa.compute.sort_indices(order))
 
 
 def _values(table: pa.Table) -> dict:
