@@ -33,6 +33,12 @@ def browser():
         b.close()
 
 
+def wait_until_rendered(page) -> None:
+    """Until the script run has finished: Streamlit shows its status widget while it runs."""
+    page.wait_for_timeout(500)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
 PAGES = {"data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
 
 
@@ -42,7 +48,7 @@ def test_every_page_renders_in_a_real_browser(demo, browser, path, title):
     page.goto(f"{demo.url}/{path}")
     page.get_by_role("heading", name=title).wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
+    wait_until_rendered(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{path.split('?')[0]}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0

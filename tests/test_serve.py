@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, Server
-from test_browser import CHROMIUM
+from test_browser import CHROMIUM, wait_until_rendered
 from test_receiver import _send_with_sdk
 
 
@@ -48,6 +48,7 @@ def test_serve_owns_the_store_while_cli_ingest_otlp_and_a_page_all_use_it(tmp_pa
                 page.goto(f"{server.url}/data-health")
                 page.get_by_role("heading", name="Data health").wait_for(timeout=60_000)
                 page.wait_for_load_state("networkidle")
+                wait_until_rendered(page)
                 errors += page.locator('[data-testid="stException"]').all_inner_texts()
                 renders += 1
             browser.close()
