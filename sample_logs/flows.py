@@ -340,9 +340,10 @@ def _match(rng, network, zones, plan, c):
          people["dept_approver"][fac, dep], po["buyer"][p]], people["receiver"][fac, 0])
     routed_to = np.where(exception, routed_to, "")
     rules = np.where(exception, rules, "")
-    # a missing document is resolved once it has arrived; others after a review
+    # a missing document is resolved once it has arrived; others after a review that waits in
+    # the approver's queue for days, a few for weeks (what exception aging is there to show)
     ready = np.select([reason_idx == 0, reason_idx == 1], [po["at_ap"][p], po["receipt_at_ap"][p]], 0)
-    resolve = np.where(exception, np.maximum(route + _lognormal_ms(rng, 20, k),
+    resolve = np.where(exception, np.maximum(route + _lognormal_ms(rng, 60, k, sigma=1.3),
                                              ready + rng.integers(10, 90, k) * M), -1)
     resolve = np.where(exception, clock.next_business_moment(zones, fac, resolve), -1)
     blocked = reason_idx == 2

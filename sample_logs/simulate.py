@@ -16,7 +16,7 @@ from sample_logs import ap, clock, erp, flows, middleware, network as net, procu
 from sample_logs import supplier_portal, truths
 from sample_logs.erp import _cat
 
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 MIN_ORDERS, MAX_ORDERS = 100, 1_000_000
 SPAN_FILE = "spans/middleware.jsonl"
 
