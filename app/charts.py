@@ -106,3 +106,12 @@ def timeline(trail: pa.Table, title: str) -> go.Figure:
     fig.update_layout(showlegend=False, yaxis_title=None, xaxis_title=None,
                       height=140 + 50 * df["source_system"].nunique())
     return fig
+
+
+def aging_bars(aging: pa.Table, title: str) -> go.Figure:
+    """Open exceptions per age bucket: count as bars, amount on hover and as labels."""
+    df = aging.to_pandas()
+    fig = px.bar(df, x="bucket", y="exceptions", title=title, text=[f"${a:,.0f}" for a in df["amount"]],
+                 hover_data={"amount": ":,.2f"})
+    fig.update_layout(xaxis_title="days since flagged", yaxis_title="open exceptions")
+    return fig

@@ -276,6 +276,31 @@ def _mine_discover(con, object_type, args):
 MINERS = {"dfg": _mine_dfg, "variants": _mine_variants, "discover": _mine_discover}
 
 
+def cmd_kpis(args, settings: Settings) -> int:
+    """KPIs overall or by facility, supplier, department or category, per period if asked."""
+    from models import kpis
+    from models.filters import Filters
+    from models.store import open_store
+
+    chosen = Filters(start=args.since, end=args.until, facilities=tuple(args.facility or ()))
+    store = open_store(settings.db, read_only=True)
+    try:
+        table = kpis.kpis(store.cursor(), by=args.by, period=args.period, filters=chosen,
+                          ids=args.kpi or None)
+    finally:
+        store.close()
+    rows = table.to_pylist()
+    if args.json:
+        _print_json(rows)
+    else:
+        from app.formats import kpi_value
+
+        _print_table([{"kpi": r["name"], **({"group": r["group"]} if args.by else {}),
+                       **({"period": r["period"]} if args.period else {}),
+                       "value": kpi_value(r["value"], r["unit"]), "cases": r["cases"]} for r in rows])
+    return EXIT_OK
+
+
 def cmd_dashboard(args, settings: Settings) -> int:
     """Serve the dashboard and the ingest API over the store."""
     return _serve(settings, dashboard=True, receiver=False, open_browser=not args.no_browser)
@@ -356,6 +381,15 @@ def _parser() -> argparse.ArgumentParser:
 
     command("stats", cmd_stats, db=True, json_out=True)
 
+    p = command("kpis", cmd_kpis, db=True, json_out=True)
+    p.add_argument("--by", choices=("facility", "supplier", "department", "category"),
+                   help="one row per group")
+    p.add_argument("--period", choices=("day", "week", "month", "quarter"), help="one row per period")
+    p.add_argument("--kpi", action="append", help="only this KPI (repeatable), e.g. cycle_time")
+    p.add_argument("--from", dest="since", type=_day, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="until", type=_day, help="last day, YYYY-MM-DD")
+    p.add_argument("--facility", action="append", help="only this facility (repeatable)")
+
     p = command("mine", cmd_mine, db=True, json_out=True)
     p.add_argument("what", choices=sorted(MINERS), help="what to mine")
     p.add_argument("--object-type", help="case notion: invoice, po_line, purchase_order, … (default invoice)")
@@ -409,6 +443,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--out", default="data/demo", help="where the simulated logs go (default data/demo)")
     return parser
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
 
 
 def _positive(text: str) -> int:

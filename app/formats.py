@@ -37,3 +37,48 @@ def duration(seconds: float | None) -> str:
 
 def share(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
+
+
+def kpi_value(value: float | None, unit: str) -> str:
+    """A KPI value in its unit: 36.8 days, 88.8%, $5.5K, 4.2 h, 1.3 per invoice."""
+    if value is None:
+        return "–"
+    if unit == "%":
+        return share(value)
+    if unit == "money":
+        return money(value)
+    if unit == "days":
+        return f"{value:,.1f} days"
+    if unit == "hours":
+        return duration(value * 3600)
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.2f} {unit}"
+
+
+def kpi_change(change: float | None, unit: str) -> str | None:
+    """The change of a KPI, signed, in points for rates."""
+    if change is None:
+        return None
+    if unit == "%":
+        return f"{change * 100:+.1f} pts"
+    if unit == "money":
+        return ("+" if change >= 0 else "-") + money(abs(change))
+    if unit == "hours":
+        return ("+" if change >= 0 else "-") + duration(abs(change) * 3600)
+    return f"{change:+,.1f}"
+
+
+def kpi_table(table, ids) -> list[dict]:
+    """KPI rows (kpi, group, value, unit, name) as one row per group with a formatted column per
+    KPI, in the order of `ids`: the grid an executive compares facilities or suppliers in."""
+    rows: dict = {}
+    names = {}
+    for r in table.to_pylist():
+        if r["kpi"] not in ids:
+            continue
+        names[r["kpi"]] = r["name"]
+        rows.setdefault(r["group"], {})[r["kpi"]] = kpi_value(r["value"], r["unit"])
+    columns = [i for i in ids if i in names]
+    return [{"": group or "(none)", **{names[i]: values.get(i, "–") for i in columns}}
+            for group, values in sorted(rows.items(), key=lambda kv: str(kv[0]))]

@@ -211,6 +211,39 @@ def period_over_period(con, filters: Filters = ALL) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
+# The KPIs an executive sees first, in this order.
+HEADLINE = ("cycle_time", "first_pass_match_rate", "touchless_rate", "exception_rate",
+            "on_time_payment_rate", "discount_lost", "after_the_fact_rate", "sync_lag_p95")
+
+
+def headline(con, ids=HEADLINE, filters: Filters = ALL) -> list[dict]:
+    """Per KPI: its monthly series within the filters, and the latest *representative* month
+    against the month before it: kpi, name, unit, good, month, value, previous, change,
+    improved, series (monthly values, oldest first). A month is representative when it rests on
+    at least half the cases of the KPI's median month, so the thin tail of a history (a month of
+    stragglers) never becomes the headline."""
+    monthly = kpis(con, period="month", filters=filters, ids=list(ids)).to_pylist()
+    out = []
+    for kpi_id in ids:
+        rows = sorted((r for r in monthly if r["kpi"] == kpi_id and r["value"] is not None),
+                      key=lambda r: r["period"])
+        k = BY_ID[kpi_id]
+        if not rows:
+            out.append({"kpi": kpi_id, "name": k.name, "unit": k.unit, "good": k.good, "month": None,
+                        "value": None, "previous": None, "change": None, "improved": None, "series": []})
+            continue
+        median = sorted(r["cases"] for r in rows)[len(rows) // 2]
+        latest = [i for i, r in enumerate(rows) if r["cases"] >= median / 2][-1]
+        value = rows[latest]["value"]
+        previous = rows[latest - 1]["value"] if latest else None
+        change = value - previous if previous is not None else None
+        out.append({"kpi": kpi_id, "name": k.name, "unit": k.unit, "good": k.good,
+                    "month": rows[latest]["period"], "value": value, "previous": previous,
+                    "change": change, "improved": None if not change else (change > 0) == (k.good == "up"),
+                    "series": [r["value"] for r in rows[:latest + 1]]})
+    return out
+
+
 def exception_aging(con, as_of: datetime | None = None, filters: Filters = ALL) -> pa.Table:
     """Open match exceptions at `as_of` by age in calendar days since flagged: bucket (0-7,
     8-30, 31-60, >60), min_days, max_days, exceptions, amount (their invoices' amounts). The
@@ -223,6 +256,17 @@ def blocked_invoices(con, as_of: datetime | None = None, filters: Filters = ALL)
     department, category, amount, blocked_at, age_days, reason (the block's hold reason, else
     the AP exception reason), holder (whom the exception was routed to), queue (routing rule)."""
     return query(con, "kpis.blocked_list", **NAMES, **filters.params(), as_of=as_of)
+
+
+def blocked_by_holder(con, as_of: datetime | None = None, filters: Filters = ALL) -> pa.Table:
+    """`blocked_invoices` summed per holder (whom the exception was routed to): holder,
+    invoices, amount, oldest_days. Largest amount first."""
+    blocked = blocked_invoices(con, as_of, filters)
+    by = blocked.group_by("holder").aggregate([("invoice_id", "count"), ("amount", "sum"),
+                                               ("age_days", "max")])
+    by = by.rename_columns({"invoice_id_count": "invoices", "amount_sum": "amount",
+                            "age_days_max": "oldest_days"})
+    return by.sort_by([("amount", "descending"), ("holder", "ascending")])
 
 
 def invoice_arrivals(con, filters: Filters = ALL) -> pa.Table:

@@ -107,3 +107,22 @@ def test_mine_an_unknown_object_type_names_the_known_ones(demo_dir):
     done = p2pobs("mine", "dfg", "--object-type", "shipment", "--db", "mined2.duckdb", cwd=demo_dir)
     assert done.returncode == 2
     assert "no cases of object type 'shipment'" in done.stderr and "invoice" in done.stderr
+
+
+def test_kpis_command_prints_every_kpi_the_models_compute(demo_dir):
+    from models import kpis
+    from models.store import open_store
+
+    p2pobs("ingest", "sim", "--db", "kpis.duckdb", cwd=demo_dir)
+    shown = json.loads(p2pobs("kpis", "--db", "kpis.duckdb", "--json", cwd=demo_dir).stdout)
+    by_facility = json.loads(p2pobs("kpis", "--by", "facility", "--kpi", "cycle_time", "--db",
+                                    "kpis.duckdb", "--json", cwd=demo_dir).stdout)
+    store = open_store(demo_dir / "kpis.duckdb")
+    try:
+        expected = kpis.kpis(store.cursor()).to_pylist()
+    finally:
+        store.close()
+    assert [r["kpi"] for r in shown] == [k.id for k in kpis.REGISTRY]
+    assert {r["kpi"]: r["value"] for r in shown} == {r["kpi"]: r["value"] for r in expected}
+    assert {r["group"] for r in by_facility} == {"MHS-CHI", "MHS-NYC", "MHS-DEN", "MHS-PHX", "MHS-LAX"}
+    assert all(r["kpi"] == "cycle_time" and r["value"] > 0 for r in by_facility)
