@@ -198,8 +198,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
                 f"reads schema version {SCHEMA_VERSION}. Use a P2P Observatory release that "
                 "matches it, or re-ingest the sources into a new --db."
             )
-        if not read_only:
-            _upgrade(con)
         return
     others = con.sql("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
     if others:
@@ -213,12 +211,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
-
-
-def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the columns a store of this schema version gained later (nullable, so additive)."""
-    for table, column, type_ in con.sql(sql("store.missing_columns")).fetchall():
-        con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {type_}')
 
 
 def _check_required(name: str, table: pa.Table) -> None:
