@@ -35,3 +35,19 @@ def ingest_batches(con, limit: int = 200) -> pa.Table:
 def dead_letters_by_reason(con) -> pa.Table:
     """Rejected records not yet replayed, grouped by source and reason."""
     return _table(con, "health.dead_letters_by_reason")
+
+
+def duplicates_by_source(con) -> pa.Table:
+    """Per source: records dropped as already stored or repeated, accepted, loads."""
+    return _table(con, "health.duplicates_by_source")
+
+
+def clock_skew(con, filters: Filters = ALL) -> pa.Table:
+    """Per source system: median and 5th-percentile offset (s) between the middleware seeing an
+    event published and the source's own time for it; events stamped ahead of the middleware."""
+    return _table(con, "health.clock_skew", **filters.params())
+
+
+def span_coverage(con, filters: Filters = ALL) -> pa.Table:
+    """Per case notion: cases, cases with at least one span-carried event, coverage (share)."""
+    return _table(con, "health.span_coverage", **filters.params())

@@ -42,8 +42,29 @@ if spans.num_rows:
 else:
     st.info("No spans yet: point an OpenTelemetry exporter at the OTLP receiver, or ingest span files.")
 
+st.subheader("Can the systems' times be trusted together?")
+skew = data.load(health.clock_skew, filters=chosen)
+coverage = data.load(health.span_coverage, filters=chosen)
+left, right = st.columns(2)
+if skew.num_rows:
+    left.dataframe(skew, hide_index=True, width="stretch", column_config={
+        "median_offset_s": st.column_config.NumberColumn("median offset (s)", format="%.2f"),
+        "p05_offset_s": st.column_config.NumberColumn("5th percentile (s)", format="%.2f"),
+        "min_offset_s": st.column_config.NumberColumn("smallest (s)", format="%.2f"),
+        "ahead_of_middleware": st.column_config.NumberColumn("stamped before published")})
+    left.caption("Offset = when the middleware saw the event published − when the source system "
+                 "says it happened. Below zero, the source's clock runs ahead (or its time zone is wrong).")
+right.dataframe(coverage, hide_index=True, width="stretch", column_config={
+    "coverage": st.column_config.ProgressColumn("cases with spans", format="percent", min_value=0, max_value=1)})
+right.caption("How many cases have at least one event that an integration span carried.")
+
 st.subheader("Loads")
 st.dataframe(data.load(health.ingest_batches), hide_index=True, width="stretch")
+
+dropped = data.load(health.duplicates_by_source)
+if dropped.num_rows:
+    st.caption(f"{sum(dropped.column('duplicates').to_pylist()):,} repeated records were dropped "
+               "(already stored, or repeated within a load, such as one row per invoice line).")
 
 st.subheader("Rejected records")
 letters = data.load(health.dead_letters_by_reason)

@@ -58,3 +58,38 @@ FROM dead_letter
 WHERE replayed_in IS NULL
 GROUP BY ALL
 ORDER BY records DESC, source, reason;
+
+-- name: duplicates_by_source
+-- Records loads dropped because the store had them already or the load repeated them.
+SELECT source, kind, sum(duplicates)::BIGINT AS duplicates, sum(accepted)::BIGINT AS accepted, count(*) AS loads
+FROM ingest_batch
+GROUP BY ALL
+HAVING sum(duplicates) > 0
+ORDER BY duplicates DESC, source;
+
+-- name: clock_skew
+-- When the middleware saw an event published (its trace's root span starts) against when the
+-- source system's own log says it happened. Publishing cannot precede the event, so a negative
+-- offset is the source's clock running ahead of the middleware's (or a time-zone error).
+SELECT source_system,
+       count(*)                                                      AS events,
+       median(epoch(published_at) - epoch(event_time))               AS median_offset_s,
+       quantile_cont(epoch(published_at) - epoch(event_time), 0.05)  AS p05_offset_s,
+       count(*) FILTER (WHERE published_at < event_time - INTERVAL 1 SECOND) AS ahead_of_middleware,
+       min(epoch(published_at) - epoch(event_time))                  AS min_offset_s
+FROM sync_hop
+WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
+GROUP BY ALL
+ORDER BY source_system;
+
+-- name: span_coverage
+-- Per case notion: how many cases have at least one event that a span carried.
+SELECT ce.object_type,
+       count(DISTINCT ce.case_id)                                         AS cases,
+       count(DISTINCT ce.case_id) FILTER (WHERE h.event_id IS NOT NULL)   AS cases_with_spans,
+       cases_with_spans / cases                                           AS coverage
+FROM case_event ce
+LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
+WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], ce.facility))
+GROUP BY ALL
+ORDER BY cases DESC, ce.object_type;
