@@ -275,6 +275,17 @@ def invoice_arrivals(con, filters: Filters = ALL) -> pa.Table:
     return query(con, "kpis.invoice_arrivals", **NAMES, **filters.params(), as_of=None)
 
 
+def reporting_day(con, filters: Filters = ALL) -> date | None:
+    """The day point-in-time figures (open exceptions, blocks) are reported as of: the
+    filters' last day if set, else the last month-end before the latest invoice arrived — the
+    close an AP team reports on. (The store's last event is usually a straggling payment, by
+    which time nothing is open.)"""
+    if filters.end is not None:
+        return filters.end
+    days = invoice_arrivals(con, filters).column("day").to_pylist()
+    return max(days).replace(day=1) - timedelta(days=1) if days else None
+
+
 def last_event_day(con) -> date:
     """The day of the last event in the store (timestamp outliers left out)."""
     return query(con, "kpis.now_ts", as_of=None, outlier_flag=v.TIMESTAMP_OUTLIER).column(0)[0].as_py().date()

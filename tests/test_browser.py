@@ -39,7 +39,7 @@ def wait_until_rendered(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
-PAGES = {"data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
+PAGES = {"overview": "Overview", "invoices": "Invoices", "data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())

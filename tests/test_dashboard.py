@@ -36,7 +36,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_data_health_shows_the_stores_counts(loaded_store, dashboard):
-    at = dashboard
+    at = dashboard.switch_page("dashboards/data_health.py").run()
     assert not at.exception
     counts = health.counts(loaded_store.cursor())
     assert _metrics(at) == {
@@ -58,13 +58,15 @@ def test_an_empty_store_explains_itself(tmp_path):
     try:
         at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
         assert not at.exception
+        assert "No invoices in this selection yet" in at.info[0].value
+        at.switch_page("dashboards/data_health.py").run()
         assert "The store is empty" in at.info[0].value
     finally:
         empty.close()
 
 
 def test_a_facility_filter_narrows_the_page_and_lands_in_the_url(loaded_store, dashboard):
-    at = dashboard
+    at = dashboard.switch_page("dashboards/data_health.py").run()
     facility = [m for m in at.sidebar.multiselect if m.label == "Facility"][0]
     facility.set_value(["MHS-DEN"]).run()
     assert not at.exception
@@ -145,3 +147,37 @@ def test_process_page_shows_the_cases_and_variants_models_find(loaded_store, das
     narrowed = mining.variants(loaded_store.cursor(), "invoice", filters=Filters(facilities=("MHS-LAX",)))
     assert list(at.dataframe[0].value["cases"]) == narrowed.column("cases").to_pylist()[:200]
     assert sum(narrowed.column("cases").to_pylist()) < cases["invoice"]
+
+
+def test_overview_tiles_are_the_kpi_headline_and_follow_the_filters(loaded_store, dashboard):
+    from app import formats
+    from models import kpis
+    from models.filters import Filters
+
+    at = dashboard
+    assert not at.exception
+    headline = kpis.headline(loaded_store.cursor())
+    shown = _metrics(at)
+    for tile in headline:
+        assert shown[tile["name"]] == formats.kpi_value(tile["value"], tile["unit"])
+
+    [m for m in at.sidebar.multiselect if m.label == "Facility"][0].set_value(["MHS-NYC"]).run()
+    narrowed = kpis.headline(loaded_store.cursor(), filters=Filters(facilities=("MHS-NYC",)))
+    cycle = [t for t in narrowed if t["kpi"] == "cycle_time"][0]
+    assert _metrics(at)["Invoice cycle time"] == formats.kpi_value(cycle["value"], cycle["unit"])
+
+
+def test_invoices_page_reports_blocks_and_aging_as_of_the_close(loaded_store, dashboard):
+    from datetime import datetime, time
+
+    from models import kpis
+
+    at = dashboard.switch_page("dashboards/invoices.py").run()
+    assert not at.exception
+    day = kpis.reporting_day(loaded_store.cursor())
+    assert at.date_input[0].value == day
+    as_of = datetime.combine(day, time.max)
+    blocked = kpis.blocked_invoices(loaded_store.cursor(), as_of)
+    aging = kpis.exception_aging(loaded_store.cursor(), as_of)
+    assert _metrics(at)["Blocked invoices"] == f"{blocked.num_rows:,}"
+    assert _metrics(at)["Open exceptions"] == f"{sum(aging.column('exceptions').to_pylist()):,}"
