@@ -39,7 +39,7 @@ def wait_until_rendered(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
-PAGES = {"overview": "Overview", "invoices": "Invoices", "data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
+PAGES = {"": "Overview", "invoices": "Invoices", "data-health": "Data health", "sync-lag": "Sync lag", "process": "Process", "cases?case=4500000": "Case explorer"}
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())
@@ -50,7 +50,8 @@ def test_every_page_renders_in_a_real_browser(demo, browser, path, title):
     page.wait_for_load_state("networkidle")
     wait_until_rendered(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{path.split('?')[0]}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{path.split('?')[0] or 'overview'}.png"), full_page=True)
+    assert page.get_by_text("Page not found").count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert "Accepted" in "".join(demo.output)   # the demo collected before serving

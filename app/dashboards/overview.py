@@ -41,7 +41,7 @@ risks = st.columns(4)
 with risks[0].container(border=True):
     st.metric("Blocked invoices", formats.money(sum(blocked.column("amount").to_pylist())),
               help="Amount held by payment blocks at the end of the selected period")
-    st.caption(f"{blocked.num_rows:,} invoices")
+    st.caption(f"{blocked.num_rows:,} invoice{'' if blocked.num_rows == 1 else 's'}")
     st.page_link("dashboards/invoices.py", label="Invoices", icon=":material/arrow_forward:")
 with risks[1].container(border=True):
     old = [b for b in aging if b["min_days"] > 30]
