@@ -1,4 +1,4 @@
-"""The global filter bar: period, facility, supplier, category, department.
+"""The global filter bar: period, facility, supplier, category (UNSPSC segment), department.
 
 The URL is the state: every choice is written to the query string, so a view can be shared as
 a link, and a link opens with its filters set. Session state carries the choice across pages,
@@ -58,6 +58,10 @@ def filter_bar() -> Filters:
                                  placeholder="All facilities")
     supplier_ids = bar.multiselect("Supplier", list(suppliers), format_func=lambda s: suppliers.get(s, s),
                                    default=_known(chosen.suppliers, suppliers), placeholder="All suppliers")
+    categories = data.load(dimensions.categories)
+    category_ids = bar.multiselect("Category", list(categories), placeholder="All categories",
+                                   format_func=lambda c: f"{c} {categories.get(c, '')}",
+                                   default=_known(chosen.categories, categories))
     departments = bar.multiselect("Department", data.load(dimensions.departments),
                                   default=_known(chosen.departments, data.load(dimensions.departments)),
                                   placeholder="All departments")
@@ -65,7 +69,7 @@ def filter_bar() -> Filters:
     start, end = (period + (None, None))[:2] if isinstance(period, tuple) else (period, period)
     chosen = Filters(start=start if start != first else None, end=end if end != last else None,
                      facilities=tuple(facilities), suppliers=tuple(supplier_ids),
-                     departments=tuple(departments))
+                     categories=tuple(category_ids), departments=tuple(departments))
     st.session_state.filters = chosen
     _write_url(chosen)
     return current()

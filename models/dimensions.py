@@ -25,3 +25,9 @@ def period(con) -> tuple:
     """First and last day with events, leaving out timestamps flagged as outliers."""
     row = table(con, "dimensions.period", outlier_flag=v.TIMESTAMP_OUTLIER).to_pylist()[0]
     return row["first_day"], row["last_day"]
+
+
+def categories(con) -> dict[str, str]:
+    """UNSPSC segment -> its title, for the segments ordered."""
+    segments = table(con, "dimensions.categories", object_type=v.PO_LINE).column("category").to_pylist()
+    return {s: v.UNSPSC_SEGMENTS.get(s, f"UNSPSC segment {s}") for s in segments}

@@ -90,3 +90,19 @@ HTTP_STATUS_CODE = "http.response.status_code"
 
 # Data-quality flags kept on events
 TIMESTAMP_OUTLIER = "timestamp_outlier"
+
+# UNSPSC segments (the first two digits of a code): the spend categories filters and KPIs
+# group by. Titles as the UNSPSC code set writes them.
+UNSPSC_SEGMENTS = {
+    "14": "Paper Materials and Products",
+    "41": "Laboratory and Measuring and Observing and Testing Equipment",
+    "42": "Medical Equipment and Accessories and Supplies",
+    "46": "Defense and Law Enforcement and Security and Safety Equipment and Supplies",
+    "47": "Cleaning Equipment and Supplies",
+    "51": "Drugs and Pharmaceutical Products",
+    "53": "Apparel and Luggage and Personal Care Products",
+    "72": "Building and Facility Construction and Maintenance Services",
+    "80": "Management and Business Professionals and Administrative Services",
+    "81": "Engineering and Research and Technology Based Services",
+    "85": "Healthcare Services",
+}

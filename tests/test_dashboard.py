@@ -181,3 +181,21 @@ def test_invoices_page_reports_blocks_and_aging_as_of_the_close(loaded_store, da
     aging = kpis.exception_aging(loaded_store.cursor(), as_of)
     assert _metrics(at)["Blocked invoices"] == f"{blocked.num_rows:,}"
     assert _metrics(at)["Open exceptions"] == f"{sum(aging.column('exceptions').to_pylist()):,}"
+
+
+def test_a_category_filter_narrows_the_kpis_to_that_spend(loaded_store, dashboard):
+    from app import formats
+    from models import kpis
+    from models.filters import Filters
+
+    at = dashboard
+    category = [m for m in at.sidebar.multiselect if m.label == "Category"][0]
+    assert "51" in category.options or any(o.startswith("51") for o in category.options)
+    category.set_value(["51"]).run()
+    assert not at.exception
+    assert at.query_params["category"] in ("51", ["51"])
+    pharma = kpis.headline(loaded_store.cursor(), filters=Filters(categories=("51",)))
+    everything = kpis.headline(loaded_store.cursor())
+    first_pass = [t for t in pharma if t["kpi"] == "first_pass_match_rate"][0]
+    assert _metrics(at)["First-pass match rate"] == formats.kpi_value(first_pass["value"], first_pass["unit"])
+    assert [t["series"] for t in pharma] != [t["series"] for t in everything]

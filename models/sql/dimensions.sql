@@ -29,3 +29,14 @@ ORDER BY value;
 SELECT min(ts)::DATE AS first_day, max(ts)::DATE AS last_day
 FROM event
 WHERE NOT list_contains(coalesce(flags, []), $outlier_flag);
+
+-- name: categories
+-- UNSPSC segments (first two digits) of the items ordered on PO lines.
+SELECT DISTINCT left(value, 2) AS category FROM (
+    SELECT coalesce(
+               (SELECT c.value ->> '$' FROM object_change c
+                WHERE c.object_id = o.object_id AND c.attribute = 'unspsc' ORDER BY c.ts DESC LIMIT 1),
+               o.attributes ->> '$.unspsc') AS value
+    FROM object o WHERE o.object_type = $object_type
+) WHERE value IS NOT NULL AND value <> ''
+ORDER BY category;
