@@ -199,3 +199,17 @@ def test_a_category_filter_narrows_the_kpis_to_that_spend(loaded_store, dashboar
     first_pass = [t for t in pharma if t["kpi"] == "first_pass_match_rate"][0]
     assert _metrics(at)["First-pass match rate"] == formats.kpi_value(first_pass["value"], first_pass["unit"])
     assert [t["series"] for t in pharma] != [t["series"] for t in everything]
+
+
+def test_case_explorer_shows_the_controls_a_case_trips(loaded_store, dashboard):
+    from models import audit
+
+    violations = audit.four_eyes(loaded_store.cursor()).to_pylist()
+    assert violations, "the simulated network plants a four-eyes violation"
+    invoice = violations[0]["invoice_id"]
+    at = dashboard.switch_page("dashboards/cases.py").run()
+    at.text_input[0].set_value(invoice).run()
+    assert not at.exception
+    tripped = at.dataframe[-1].value
+    assert "Four-eyes violation" in list(tripped["control"])
+    assert invoice in list(tripped["invoice_id"])

@@ -4,7 +4,7 @@ integration service carried it, and the evidence to export."""
 import streamlit as st
 
 from app import charts, data
-from models import audit, cases
+from models import audit, cases, controls
 
 st.title("Case explorer")
 st.caption("Find a case by purchase order, invoice, requisition or supplier id, or by a person.")
@@ -38,3 +38,14 @@ st.subheader("Trail")
 st.dataframe(trail.select(["ts", "activity", "source_system", "facility", "actor", "actor_kind",
                            "services", "spans", "error_spans", "objects"]),
              hide_index=True, width="stretch")
+
+st.subheader("Controls this case trips")
+involved = sorted({o for objects in trail.column("objects").to_pylist() for o in (objects or [])}
+                  | {case["object_id"]})
+tripped = data.load(controls.tripped_by, involved)
+if tripped:
+    st.dataframe(tripped, hide_index=True, width="stretch",
+                 column_config={"amount": st.column_config.NumberColumn(format="dollar")})
+else:
+    st.success("No control finds anything in this case: " + ", ".join(
+        title for title, _ in controls.CONTROLS.values()) + ".")

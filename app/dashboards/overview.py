@@ -6,7 +6,7 @@ from datetime import datetime, time
 import streamlit as st
 
 from app import data, filters, formats
-from models import audit, kpis, sync_lag
+from models import controls, kpis, sync_lag
 
 st.title("Overview")
 chosen = filters.current()
@@ -33,10 +33,7 @@ st.caption(f"Open items as of {day:%d %B %Y}." if day else "")
 blocked = data.load(kpis.blocked_invoices, as_of, filters=chosen)
 aging = data.load(kpis.exception_aging, as_of, filters=chosen).to_pylist()
 pairs = data.load(sync_lag.by_system_pair, filters=chosen).to_pylist()
-findings = {name: data.load(control).num_rows for name, control in (
-    ("Four-eyes violations", audit.four_eyes), ("Duplicate invoices", audit.duplicate_invoices),
-    ("After-the-fact POs", audit.po_after_invoice),
-    ("Bank changes before payment", audit.bank_change_before_payment))}
+findings = data.load(controls.counts)
 risks = st.columns(4)
 with risks[0].container(border=True):
     st.metric("Blocked invoices", formats.money(sum(blocked.column("amount").to_pylist())),
