@@ -31,7 +31,8 @@ def bars(table: pa.Table, x: str, y: str, title: str, color: str | None = None) 
     """Horizontal bars of `x` per `y`, largest on top."""
     df = table.to_pandas().sort_values(x)
     fig = px.bar(df, x=x, y=y, color=color, orientation="h", title=title, text_auto=",d")
-    fig.update_layout(yaxis_title=None, showlegend=color is not None)
+    fig.update_layout(yaxis_title=None, showlegend=color is not None,
+                      height=min(600, 140 + 36 * df[y].nunique()))
     return fig
 
 

@@ -82,3 +82,12 @@ def kpi_table(table, ids) -> list[dict]:
     columns = [i for i in ids if i in names]
     return [{"": group or "(none)", **{names[i]: values.get(i, "–") for i in columns}}
             for group, values in sorted(rows.items(), key=lambda kv: str(kv[0]))]
+
+
+def with_case_links(table, column: str):
+    """`table` with `column`'s ids as links to their case in the Case explorer (relative URLs,
+    so they work wherever the dashboard is served)."""
+    import pyarrow as pa
+
+    links = pa.array([None if v is None else f"cases?case={v}" for v in table.column(column).to_pylist()])
+    return table.set_column(table.column_names.index(column), column, links)

@@ -258,15 +258,18 @@ def blocked_invoices(con, as_of: datetime | None = None, filters: Filters = ALL)
     return query(con, "kpis.blocked_list", **NAMES, **filters.params(), as_of=as_of)
 
 
-def blocked_by_holder(con, as_of: datetime | None = None, filters: Filters = ALL) -> pa.Table:
-    """`blocked_invoices` summed per holder (whom the exception was routed to): holder,
-    invoices, amount, oldest_days. Largest amount first."""
+def blocked_summary(con, by: str = "holder", as_of: datetime | None = None,
+                    filters: Filters = ALL) -> pa.Table:
+    """`blocked_invoices` summed per holder, reason or queue: the group column, invoices,
+    amount, oldest_days. Largest amount first."""
+    if by not in ("holder", "reason", "queue", "supplier_id", "facility", "department"):
+        raise ValueError(f"by={by!r}: choose holder, reason, queue, supplier_id, facility or department")
     blocked = blocked_invoices(con, as_of, filters)
-    by = blocked.group_by("holder").aggregate([("invoice_id", "count"), ("amount", "sum"),
-                                               ("age_days", "max")])
-    by = by.rename_columns({"invoice_id_count": "invoices", "amount_sum": "amount",
-                            "age_days_max": "oldest_days"})
-    return by.sort_by([("amount", "descending"), ("holder", "ascending")])
+    summary = blocked.group_by(by).aggregate([("invoice_id", "count"), ("amount", "sum"),
+                                              ("age_days", "max")])
+    summary = summary.rename_columns({"invoice_id_count": "invoices", "amount_sum": "amount",
+                                      "age_days_max": "oldest_days"})
+    return summary.sort_by([("amount", "descending"), (by, "ascending")])
 
 
 def invoice_arrivals(con, filters: Filters = ALL) -> pa.Table:

@@ -33,14 +33,19 @@ left, right = st.columns(2)
 left.plotly_chart(charts.aging_bars(aging, title=f"How old are the open exceptions on {day:%d %b %Y}?"),
                   width="stretch")
 if blocked.num_rows:
-    right.plotly_chart(charts.bars(data.load(kpis.blocked_by_holder, as_of, filters=chosen),
+    right.plotly_chart(charts.bars(data.load(kpis.blocked_summary, "holder", as_of, filters=chosen),
                                    x="amount", y="holder",
                                    title="Whose queue holds the blocked money?"), width="stretch")
+    left.plotly_chart(charts.bars(data.load(kpis.blocked_summary, "reason", as_of, filters=chosen),
+                                   x="amount", y="reason",
+                                   title="Why is it blocked?"), width="stretch")
     st.subheader("Blocked invoices")
-    st.dataframe(blocked, hide_index=True, width="stretch", column_config={
+    st.dataframe(formats.with_case_links(blocked, "invoice_id"), hide_index=True, width="stretch",
+                 column_config={
+        "invoice_id": st.column_config.LinkColumn("invoice", display_text=r"case=(.*)$"),
         "amount": st.column_config.NumberColumn(format="dollar"),
         "age_days": st.column_config.NumberColumn("age (days)", format="%.1f"),
     })
-    st.caption("Open any of them in the Case explorer by its invoice number.")
+    st.caption("Click an invoice to open its case: its trail across systems and the controls it trips.")
 else:
     right.success("Nothing was blocked at that moment.")
