@@ -213,3 +213,27 @@ def test_case_explorer_shows_the_controls_a_case_trips(loaded_store, dashboard):
     tripped = at.dataframe[-1].value
     assert "Four-eyes violation" in list(tripped["control"])
     assert invoice in list(tripped["invoice_id"])
+
+
+def test_data_health_replays_rejected_records_through_a_corrected_mapping(tmp_path):
+    from app.ingest import ingest
+    from models.store import open_store
+    from test_dead_letters import ERP, MIXED, corrected
+
+    store = open_store(tmp_path / "p2p.duckdb")
+    try:
+        ingest(store, [MIXED], ERP)
+        rejected = health.counts(store.cursor())["dead_letters"]
+        events = health.counts(store.cursor())["events"]
+        assert rejected > 0
+        data.use_store(store)
+        at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+        at.switch_page("dashboards/data_health.py").run()
+        at.text_input[0].set_value(str(corrected(tmp_path, ERP, "timestamp_format")))
+        at.form_submit_button[0].click().run()
+        assert not at.exception
+        assert [e.value for e in at.error] == []
+        assert at.success[0].value.startswith(f"Accepted {rejected:,} of {rejected:,} records")
+        assert health.counts(store.cursor())["events"] == events + rejected
+    finally:
+        store.close()

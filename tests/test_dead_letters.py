@@ -177,19 +177,6 @@ def test_a_csv_letter_with_an_open_quote_does_not_swallow_the_letters_after_it()
     assert all(b.dead_letter is None for b in batches)
 
 
-def test_a_store_from_before_the_context_column_gains_it_on_open(tmp_path):
-    s = open_store(tmp_path / "old.duckdb")
-    s.cursor().execute("ALTER TABLE dead_letter DROP COLUMN context")
-    s.close()
-    s = open_store(tmp_path / "old.duckdb")
-    try:
-        ingest(s, [DATA / "missing_id.csv"], ERP)
-        assert dead_letters.letter(s.cursor(), dead_letters.list_letters(s.cursor())["letter_id"][0].as_py())[
-            "context"]["header"] == HEADER
-    finally:
-        s.close()
-
-
 # -- the command line, alone and through a running server ---------------------------------------
 def p2pobs(*args, cwd):
     done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, capture_output=True, text=True,

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app import charts, data, filters
+from app import charts, data, dead_letters, filters
+from collectors.errors import MappingError
 from models import health
 
 st.title("Data health")
@@ -70,5 +71,18 @@ st.subheader("Rejected records")
 letters = data.load(health.dead_letters_by_reason)
 if letters.num_rows:
     st.dataframe(letters, hide_index=True, width="stretch")
+    with st.form("replay"):
+        st.markdown("**Replay** rejected records through a corrected mapping (a file on the server).")
+        mapping = st.text_input("Mapping file", placeholder="data/demo/mappings/erp.toml")
+        source = st.selectbox("Records of", [None, *sorted(set(letters.column("source").to_pylist()))],
+                              format_func=lambda s: "every source" if s is None else s)
+        if st.form_submit_button("Replay") and mapping:
+            try:
+                result = dead_letters.replay(data.store(), mapping, source)
+            except (OSError, MappingError) as exc:
+                st.error(f"Cannot replay: {exc}")
+            else:
+                st.success(f"Accepted {result['accepted']:,} of {result['replayed']:,} records; "
+                           f"{result['still_rejected']:,} still rejected.")
 else:
     st.success("No rejected records: every record received was accepted.")
