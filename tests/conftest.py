@@ -74,9 +74,10 @@ def serve(tmp_path):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory):
-    """A small simulated network, ingested: (cursor, manifest truths)."""
+@pytest.fixture(scope="session")
+def network(tmp_path_factory):
+    """A small simulated network, ingested once for the whole run: (store, manifest). Read it,
+    never write to it: every test that uses it sees the same store."""
     import json
 
     from app.ingest import ingest
@@ -86,5 +87,12 @@ def simulated(tmp_path_factory):
     simulate(out / "sim", orders=600, seed=11)
     s = open_store(out / "p2p.duckdb")
     ingest(s, [out / "sim"])
-    yield s.cursor(), json.loads((out / "sim" / "manifest.json").read_text())["truths"]
+    yield s, json.loads((out / "sim" / "manifest.json").read_text())
     s.close()
+
+
+@pytest.fixture
+def simulated(network):
+    """The simulated network as (cursor, planted truths)."""
+    store, manifest = network
+    return store.cursor(), manifest["truths"]

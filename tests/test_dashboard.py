@@ -10,18 +10,9 @@ from models import health
 DASHBOARD = str(ROOT / "app" / "dashboard.py")
 
 
-@pytest.fixture(scope="module")
-def loaded_store(tmp_path_factory):
-    from app.ingest import ingest
-    from models.store import open_store
-    from sample_logs import simulate
-
-    tmp = tmp_path_factory.mktemp("pages")
-    simulate(tmp / "sim", orders=200, seed=3)
-    store = open_store(tmp / "p2p.duckdb")
-    ingest(store, [tmp / "sim"])
-    yield store
-    store.close()
+@pytest.fixture
+def loaded_store(network):
+    return network[0]
 
 
 @pytest.fixture

@@ -202,25 +202,18 @@ def test_a_later_load_bringing_the_commit_turns_unsynced_into_lag(tmp_path):
 
 # -- 2. found, not assumed: the simulator's planted outage and rate limiting --------------------
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    from app.ingest import ingest
-    from sample_logs import simulate
-
-    out = tmp_path_factory.mktemp("network")
-    manifest = simulate(out / "sim", orders=600, seed=11)
-    store = open_store(out / "p2p.duckdb")
-    ingest(store, [out / "sim"])
-    yield store.cursor(), manifest["truths"], manifest
-    store.close()
+@pytest.fixture
+def simulated_hops(network):
+    store, manifest = network
+    return store.cursor(), manifest["truths"], manifest
 
 
 def _utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso.rstrip("Z"))
 
 
-def test_every_carried_event_has_a_hop_and_a_commit(network):
-    con, _, manifest = network
+def test_every_carried_event_has_a_hop_and_a_commit(simulated_hops):
+    con, _, manifest = simulated_hops
     hops = sync_lag.hops(con)
     spans = con.sql("SELECT count(DISTINCT trace_id) FROM span").fetchall()[0][0]
     assert hops.num_rows == spans                      # one trace per event x target here
@@ -228,8 +221,8 @@ def test_every_carried_event_has_a_hop_and_a_commit(network):
     assert sync_lag.unsynced(con, tolerance_seconds=0).num_rows == 0
 
 
-def test_no_erp_to_ap_commit_during_the_outage_and_events_wait_for_its_end(network):
-    con, truths, _ = network
+def test_no_erp_to_ap_commit_during_the_outage_and_events_wait_for_its_end(simulated_hops):
+    con, truths, _ = simulated_hops
     start, end = _utc(truths["outage"]["start"]), _utc(truths["outage"]["end"])
     erp_ap = sync_lag.hops(con, source=v.ERP, target=v.AP).to_pylist()
     assert not [h for h in erp_ap if start <= h["commit_time"] < end]
@@ -244,8 +237,8 @@ def test_no_erp_to_ap_commit_during_the_outage_and_events_wait_for_its_end(netwo
     assert set(o["delayed_purchase_orders"]["ids"]) <= failed
 
 
-def test_the_outage_is_the_worst_lag_period(network):
-    con, truths, _ = network
+def test_the_outage_is_the_worst_lag_period(simulated_hops):
+    con, truths, _ = simulated_hops
     start, end = _utc(truths["outage"]["start"]), _utc(truths["outage"]["end"])
     for bucket, first in (("hour", start), ("day", start.replace(hour=0))):
         rows = sync_lag.over_time(con, bucket).to_pylist()
@@ -258,8 +251,8 @@ def test_the_outage_is_the_worst_lag_period(network):
     assert erp_ap["max_lag_s"] > 3600
 
 
-def test_429s_fall_in_erp_business_hours_and_slow_those_hours_down(network):
-    con, truths, manifest = network
+def test_429s_fall_in_erp_business_hours_and_slow_those_hours_down(simulated_hops):
+    con, truths, manifest = simulated_hops
     limited = truths["erp_rate_limiting"]
     erp_zone = manifest["facilities"][0]["timezone"]   # the ERP runs in the first facility's zone
     hours = sync_lag.business_hours(con, erp_zone, 8, 18).to_pylist()
@@ -282,8 +275,8 @@ def test_429s_fall_in_erp_business_hours_and_slow_those_hours_down(network):
     assert top["day_of_week"] <= 5 and 8 <= top["hour"] < 18
 
 
-def test_critical_path_of_a_slow_throttled_event_is_its_erp_write(network):
-    con, _, _ = network
+def test_critical_path_of_a_slow_throttled_event_is_its_erp_write(simulated_hops):
+    con, _, _ = simulated_hops
     slow = next(h for h in sync_lag.slowest(con, 50, target=v.ERP).to_pylist() if h["got_429"])
     path = sync_lag.critical_path(con, slow["trace_id"]).to_pylist()
     critical = [r for r in path if r["critical"]]
