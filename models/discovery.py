@@ -122,3 +122,37 @@ def discover(con, object_type: str, noise_threshold: float = 0.2, filters=None) 
     model = discover_from_variants(variants, noise_threshold)
     return {"object_type": object_type, "noise_threshold": noise_threshold, **model.size(),
             "bpmn_dot": bpmn_dot(model), "petri_net_dot": petri_net_dot(model)}
+
+
+def read_bpmn(path) -> ProcessModel:
+    """A BPMN 2.0 file (such as the shipped reference models) as a Petri net; no process tree."""
+    pm4py = _pm4py()
+    net, im, fm = pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path)))
+    return ProcessModel(None, net, im, fm)
+
+
+def replay_net(model: ProcessModel) -> dict:
+    """The Petri net in plain Python values for `conformance.replay`, with everything pm4py's
+    token replay takes from its objects, in the order pm4py iterates it (that order decides
+    its ties): places (names), transitions (name, label, input and output arcs as (place index,
+    weight) in the arcs' iteration order), the markings as (place index, tokens), and pm4py's
+    own shortest paths between places through silent transitions (place -> place -> transition
+    indices), which its replay walks to enable a transition or reach the final marking."""
+    _pm4py()
+    from pm4py.algo.conformance.tokenreplay.variants.token_replay import TechnicalParameters
+    from pm4py.objects.petri_net.utils.petri_utils import get_places_shortest_path_by_hidden
+
+    places = list(model.net.places)
+    transitions = list(model.net.transitions)
+    p_index = {p: i for i, p in enumerate(places)}
+    t_index = {t: i for i, t in enumerate(transitions)}
+    paths = get_places_shortest_path_by_hidden(model.net, TechnicalParameters.MAX_REC_DEPTH.value)
+    return {
+        "places": [p.name for p in places],
+        "transitions": [(t.name, t.label, [(p_index[a.source], a.weight) for a in t.in_arcs],
+                         [(p_index[a.target], a.weight) for a in t.out_arcs]) for t in transitions],
+        "initial_marking": [(p_index[p], n) for p, n in model.initial_marking.items()],
+        "final_marking": [(p_index[p], n) for p, n in model.final_marking.items()],
+        "silent_paths": {p_index[p1]: {p_index[p2]: [t_index[t] for t in path] for p2, path in to.items()}
+                         for p1, to in paths.items()},
+    }
