@@ -223,7 +223,7 @@ def _deadletters(settings: Settings, route: str, body: dict, local):
 
 
 def cmd_mine(args, settings: Settings) -> int:
-    """Mine the process: directly-follows graph, variants, or a discovered model."""
+    """Mine the process: directly-follows graph, variants, a discovered model, or conformance."""
     from models import mining
     from models.store import open_store
 
@@ -237,7 +237,10 @@ def cmd_mine(args, settings: Settings) -> int:
         object_type = args.object_type or ("invoice" if "invoice" in known else known[0])
         if object_type not in known:
             return _fail(args, f"no cases of object type {object_type!r}; known: {', '.join(known)}", EXIT_USAGE)
-        result = MINERS[args.what](con, object_type, args)
+        try:
+            result = MINERS[args.what](con, object_type, args)
+        except ValueError as exc:           # conformance.ModelNotFound: names what exists
+            return _fail(args, str(exc), EXIT_USAGE)
     finally:
         store.close()
     if args.json:
@@ -273,7 +276,16 @@ def _mine_discover(con, object_type, args):
             "petri_net_dot": discovery.petri_net_dot(model), "bpmn_dot": discovery.bpmn_dot(model)}
 
 
-MINERS = {"dfg": _mine_dfg, "variants": _mine_variants, "discover": _mine_discover}
+def _mine_conformance(con, object_type, args):
+    from models import conformance
+
+    result = conformance.check(con, object_type, model=args.model)
+    return {**result, "by_variant": result["by_variant"].slice(0, args.top).to_pylist(),
+            "deviations": result["deviations"].to_pylist()}
+
+
+MINERS = {"dfg": _mine_dfg, "variants": _mine_variants, "discover": _mine_discover,
+          "conformance": _mine_conformance}
 
 
 def cmd_kpis(args, settings: Settings) -> int:
@@ -397,6 +409,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", choices=("variants", "dfg"), default="variants",
                    help="discover from the variants (IM/IMf) or from the DFG (IMd)")
     p.add_argument("--noise", type=float, default=0.2, help="discover: IMf noise threshold (default 0.2)")
+    p.add_argument("--model", default="reference",
+                   help="conformance: 'reference' (the shipped BPMN of the case notion), 'discovered' "
+                        "(IMf 0.2 on the log) or a .bpmn file (default reference)")
 
     p = sub.add_parser("deadletters", help="inspect and replay rejected records (list | show | replay)",
                        description="Inspect and replay rejected records (dead letters).")
