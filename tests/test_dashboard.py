@@ -133,6 +133,9 @@ def test_process_page_shows_the_cases_and_variants_models_find(loaded_store, das
     assert at.selectbox[0].format_func("invoice") == f"invoice ({cases['invoice']:,} cases)"
     variants = mining.variants(loaded_store.cursor(), "invoice")
     assert list(at.dataframe[0].value["cases"]) == variants.column("cases").to_pylist()[:200]
+    from models import conformance
+    checked = conformance.check(loaded_store.cursor(), "invoice")
+    assert _metrics(at)["Log fitness"] == f"{checked['log_fitness']:.4f}"
 
     [m for m in at.sidebar.multiselect if m.label == "Facility"][0].set_value(["MHS-LAX"]).run()
     narrowed = mining.variants(loaded_store.cursor(), "invoice", filters=Filters(facilities=("MHS-LAX",)))

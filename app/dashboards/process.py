@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from app import data, filters, formats
+from app import charts, data, filters, formats
 from app.process_map import process_map
-from models import discovery, mining
+from models import conformance, discovery, mining
 
 st.title("Process")
 st.caption("Reconstructed from every system's events. A case is one business object; "
@@ -24,7 +24,8 @@ dfg = data.load(mining.dfg, object_type, filters=chosen)
 starts = data.load(mining.start_activities, object_type, filters=chosen)
 ends = data.load(mining.end_activities, object_type, filters=chosen)
 
-map_tab, model_tab, variants_tab = st.tabs(["Process map", "Discovered model (BPMN)", "Variants"])
+map_tab, model_tab, variants_tab, conformance_tab = st.tabs(
+    ["Process map", "Discovered model (BPMN)", "Variants", "Conformance"])
 
 with map_tab:
     left, middle, right = st.columns([1, 1, 1])
@@ -55,3 +56,27 @@ with variants_tab:
                    "steps": len(r["variant"]), "variant": " → ".join(r["variant"])} for r in rows],
                  hide_index=True, width="stretch")
     st.caption(f"{variants.num_rows:,} variants; the 200 most frequent are listed.")
+
+with conformance_tab:
+    if object_type not in conformance.reference_models():
+        st.info(f"No reference model is shipped for {object_type} cases (there are: "
+                f"{', '.join(conformance.reference_models())}). Choose one of those case notions.")
+    else:
+        checked = data.load(conformance.check, object_type, "reference", filters=chosen)
+        tiles = st.columns(3)
+        tiles[0].metric("Log fitness", f"{checked['log_fitness']:.4f}",
+                        help="Token-based replay on the reference model, as pm4py defines it")
+        tiles[1].metric("Cases that fit", formats.share(checked["fitting_cases_share"]))
+        tiles[2].metric("Variants checked", f"{checked['variants']:,}",
+                        help="Each distinct variant is replayed once and counts for its cases")
+        st.caption("The reference model treats bill-only implants, services with two-way match and "
+                   "STAT orders as legitimate paths, so only real deviations remain.")
+        deviations = checked["deviations"]
+        if deviations.num_rows:
+            st.plotly_chart(charts.bars(deviations.slice(0, 15), x="cases", y="activity", color="kind",
+                                        title="Where do cases leave the reference process, and how?"),
+                            width="stretch")
+            st.dataframe(deviations, hide_index=True, width="stretch",
+                         column_config={"share": st.column_config.NumberColumn(format="percent")})
+        else:
+            st.success("Every case follows the reference model.")
