@@ -15,9 +15,5 @@ CASE_TYPES = (v.INVOICE, v.PURCHASE_ORDER, v.REQUISITION, v.PAYMENT, v.SUPPLIER,
 def find(con, text: str, types: tuple[str, ...] | None = CASE_TYPES, limit: int = 50) -> pa.Table:
     """Objects whose id contains `text` (any case), or that a person named `text` acted on:
     object_id, object_type, matched_on, events, first_event, last_event."""
-    text = text.strip()
-    if not text:
-        return table(con, "cases.find", text="\0", service=v.SERVICE, types=list(types or []) or None,
-                     limit=0)
-    return table(con, "cases.find", text=text, service=v.SERVICE,
+    return table(con, "cases.find", text=text.strip(), service=v.SERVICE,
                  types=list(types) if types else None, limit=limit)
