@@ -81,6 +81,12 @@ def test_an_unreadable_file_is_named_and_the_rest_still_lands(tmp_path):
     assert json.loads(letters.stdout)["dead_letters"] == 1
 
 
+def _rounded(rows: list[dict]) -> list[dict]:
+    """Floats to 9 significant digits: the same means computed twice by DuckDB's parallel
+    aggregation may differ in the last bit."""
+    return [{k: float(f"{v:.9g}") if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
 def test_mine_dfg_and_variants_print_what_the_models_compute(demo_dir):
     from models import mining
     from models.store import open_store
@@ -95,10 +101,10 @@ def test_mine_dfg_and_variants_print_what_the_models_compute(demo_dir):
         expected_variants = mining.variants(store.cursor(), "po_line").slice(0, 5).to_pylist()
     finally:
         store.close()
-    assert dfg == json.loads(json.dumps(expected_dfg, default=str))
+    assert _rounded(dfg) == _rounded(json.loads(json.dumps(expected_dfg, default=str)))
     assert {"source", "target", "count", "median_s", "mean_s", "p90_s"} <= set(dfg[0])
     assert ("Receive Invoice", "Match Invoice") in {(e["source"], e["target"]) for e in dfg}
-    assert variants == json.loads(json.dumps(expected_variants, default=str))
+    assert _rounded(variants) == _rounded(json.loads(json.dumps(expected_variants, default=str)))
     assert len(variants) == 5
 
 
@@ -123,6 +129,8 @@ def test_kpis_command_prints_every_kpi_the_models_compute(demo_dir):
     finally:
         store.close()
     assert [r["kpi"] for r in shown] == [k.id for k in kpis.REGISTRY]
-    assert {r["kpi"]: r["value"] for r in shown} == {r["kpi"]: r["value"] for r in expected}
+    # the same KPIs computed twice: DuckDB's parallel sums may differ in the last bit
+    assert {r["kpi"]: r["value"] for r in shown} == pytest.approx(
+        {r["kpi"]: r["value"] for r in expected}, rel=1e-12)
     assert {r["group"] for r in by_facility} == {"MHS-CHI", "MHS-NYC", "MHS-DEN", "MHS-PHX", "MHS-LAX"}
     assert all(r["kpi"] == "cycle_time" and r["value"] > 0 for r in by_facility)
