@@ -258,6 +258,13 @@ def blocked_invoices(con, as_of: datetime | None = None, filters: Filters = ALL)
     return query(con, "kpis.blocked_list", **NAMES, **filters.params(), as_of=as_of)
 
 
+def discount_at_risk(con, as_of: datetime | None = None, filters: Filters = ALL) -> pa.Table:
+    """Invoices unpaid at `as_of` whose early-payment discount window is still open, soonest
+    deadline first: invoice_id, supplier_id, facility, amount, discount_pct, pay_by (last day
+    to pay and keep the discount), discount (what is at risk), blocked."""
+    return query(con, "kpis.discount_at_risk", **NAMES, **filters.params(), as_of=as_of)
+
+
 def blocked_summary(con, by: str = "holder", as_of: datetime | None = None,
                     filters: Filters = ALL) -> pa.Table:
     """`blocked_invoices` summed per holder, reason or queue: the group column, invoices,

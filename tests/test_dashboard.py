@@ -175,6 +175,9 @@ def test_invoices_page_reports_blocks_and_aging_as_of_the_close(loaded_store, da
     aging = kpis.exception_aging(loaded_store.cursor(), as_of)
     assert _metrics(at)["Blocked invoices"] == f"{blocked.num_rows:,}"
     assert _metrics(at)["Open exceptions"] == f"{sum(aging.column('exceptions').to_pylist()):,}"
+    from app import formats
+    discounts = kpis.discount_at_risk(loaded_store.cursor(), as_of)
+    assert _metrics(at)["Cash discount at risk"] == formats.money(sum(discounts.column("discount").to_pylist()))
 
 
 def test_a_category_filter_narrows_the_kpis_to_that_spend(loaded_store, dashboard):

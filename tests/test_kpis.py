@@ -147,6 +147,17 @@ def test_blocked_invoices_listed_with_reason_holder_and_age(hand):
     assert during == ["INV-B"]
 
 
+def test_discount_at_risk_is_what_unpaid_invoices_in_their_window_would_save(hand):
+    def at_risk(when):
+        return {r["invoice_id"]: (r["discount"], r["pay_by"].isoformat())
+                for r in k.discount_at_risk(hand, as_of=when).to_pylist()}
+
+    # A (2 % of 1000) and B (2 % of 2000), both dated 1 March on 2/10 terms: window to 11 March
+    assert at_risk(datetime(2025, 3, 5, 12)) == {"INV-A": (20.0, "2025-03-11"), "INV-B": (40.0, "2025-03-11")}
+    assert at_risk(datetime(2025, 3, 10, 12)) == {"INV-B": (40.0, "2025-03-11")}   # A paid on the 9th
+    assert at_risk(datetime(2025, 3, 12, 12)) == {}                               # the window closed
+
+
 def test_facility_filter_and_grouping(hand):
     only_b = _overall(k.kpis(hand, filters=Filters(facilities=("MHS-B",))))
     assert (only_b["exception_rate"]["value"], only_b["first_pass_match_rate"]["value"],

@@ -22,10 +22,13 @@ as_of = datetime.combine(day, time.max)
 
 blocked = data.load(kpis.blocked_invoices, as_of, filters=chosen)
 aging = data.load(kpis.exception_aging, as_of, filters=chosen)
-tiles = st.columns(4)
+discounts = data.load(kpis.discount_at_risk, as_of, filters=chosen)
+tiles = st.columns(5)
 tiles[0].metric("Blocked invoices", f"{blocked.num_rows:,}")
 tiles[1].metric("Blocked amount", formats.money(sum(blocked.column("amount").to_pylist())))
 tiles[2].metric("Open exceptions", f"{sum(aging.column('exceptions').to_pylist()):,}")
+tiles[4].metric("Cash discount at risk", formats.money(sum(discounts.column("discount").to_pylist())),
+                help="Unpaid invoices whose early-payment discount can still be taken")
 tiles[3].metric("Oldest block", formats.duration(max(blocked.column("age_days").to_pylist(), default=0) * 86400)
                 if blocked.num_rows else "–")
 
@@ -49,3 +52,15 @@ if blocked.num_rows:
     st.caption("Click an invoice to open its case: its trail across systems and the controls it trips.")
 else:
     right.success("Nothing was blocked at that moment.")
+
+st.subheader("Discounts still to take")
+if discounts.num_rows:
+    st.dataframe(formats.with_case_links(discounts, "invoice_id"), hide_index=True, width="stretch",
+                 column_config={
+        "invoice_id": st.column_config.LinkColumn("invoice", display_text=r"case=(.*)$"),
+        "amount": st.column_config.NumberColumn(format="dollar"),
+        "discount": st.column_config.NumberColumn(format="dollar"),
+        "discount_pct": st.column_config.NumberColumn("discount %", format="%.1f"),
+        "blocked": st.column_config.CheckboxColumn("blocked (release to pay in time)")})
+else:
+    st.info(f"No unpaid invoice on {day:%d %b %Y} still had an early-payment discount to take.")

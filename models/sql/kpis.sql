@@ -363,3 +363,22 @@ WHERE invoice_date IS NOT NULL
   AND ($end IS NULL OR invoice_date <= $end::DATE)
 GROUP BY invoice_date
 ORDER BY invoice_date;
+
+-- name: discount_at_risk
+-- Invoices unpaid at $as_of whose early-payment discount window is still open: the discount
+-- paying them by `pay_by` would keep. Blocked ones are marked: they cannot be paid in time
+-- unless someone releases them.
+SELECT f.invoice_id, f.supplier AS supplier_id, f.facility, f.amount, f.discount_pct,
+       f.invoice_date + f.discount_days                           AS pay_by,
+       round(f.amount * f.discount_pct / 100, 2)                  AS discount,
+       f.blocked_at IS NOT NULL AND f.blocked_at <= n.as_of        AS blocked
+FROM inv_fact f, now_ts n
+WHERE f.discount_pct > 0
+  AND f.invoice_date <= n.as_of::DATE
+  AND (f.paid_at IS NULL OR f.paid_at > n.as_of)
+  AND n.as_of::DATE <= f.invoice_date + f.discount_days
+  AND ($facilities IS NULL OR list_contains($facilities, f.facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers, f.supplier))
+  AND ($departments IS NULL OR list_contains($departments, f.department))
+  AND ($categories IS NULL OR list_contains($categories, f.category))
+ORDER BY pay_by, f.invoice_id;
