@@ -366,6 +366,86 @@ def cmd_demo(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_export(args, settings: Settings) -> int:
+    """Export the store (or the part the filters choose) as OCEL 2.0 SQLite or JSON, or one case notion as XES."""
+    from models import exports
+    from models.filters import Filters
+
+    chosen = Filters(start=args.since, end=args.until, facilities=tuple(args.facility or ()))
+    store = _open_for_reading(settings, "export")
+    started = time.perf_counter()
+    try:
+        counts = exports.export(store.cursor(), args.format, args.out, object_type=args.object_type,
+                                filters=chosen)
+    except exports.ExportError as exc:
+        return _fail(args, str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    if args.json:
+        _print_json({"format": args.format, "out": str(args.out), "seconds": round(seconds, 2), **counts})
+    else:
+        print(f"Wrote {args.out} ({args.format}) in {seconds:.1f} s: "
+              + ", ".join(f"{v:,} {k.replace('_', '-')}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def cmd_audit_pack(args, settings: Settings) -> int:
+    """Write one case's evidence as a zip: trail, documents, control findings, spans, OCEL 2.0 log, manifest."""
+    from models import exports
+
+    store = _open_for_reading(settings, "audit pack")
+    try:
+        manifest = exports.write_audit_pack(store.cursor(), args.object_id, args.out)
+    except exports.ExportError as exc:
+        return _fail(args, str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if args.json:
+        _print_json({"out": str(args.out), **manifest})
+    else:
+        for f in manifest["files"]:
+            print(f"{f['sha256']}  {f['name']}  ({f['bytes']:,} bytes)")
+        print(f"Wrote {args.out} for {args.object_id}; content sha256 {manifest['content_sha256']}")
+    return EXIT_OK
+
+
+def cmd_audit_controls(args, settings: Settings) -> int:
+    """Run every audit control over the store: each one's findings and their count."""
+    from models import exports
+
+    store = _open_for_reading(settings, "audit controls")
+    try:
+        found = {name: table.to_pylist() for name, table in exports.controls(store.cursor()).items()}
+    finally:
+        store.close()
+    if args.json:
+        _print_json({name: {"count": len(rows), "findings": rows} for name, rows in found.items()})
+    else:
+        for name, rows in found.items():
+            print(f"{name}: {len(rows):,} finding(s)")
+            for r in rows[:20]:
+                print(f"  {r.get('invoice_id') or r.get('payment_id')}  {r.get('reason')}")
+            if len(rows) > 20:
+                print(f"  … {len(rows) - 20:,} more (--json lists every one)")
+    return EXIT_OK
+
+
+def _open_for_reading(settings: Settings, what: str):
+    """The store, read-only; a clear error when a running server owns it (DuckDB lets no other
+    process open the file then)."""
+    from app.server_file import running_server
+    from models.store import StoreLockedError, open_store
+
+    server = running_server(settings.db)
+    if server:
+        raise StoreLockedError(
+            f"{settings.db} is owned by a running `p2pobs serve` (or `dashboard`) at {server}; "
+            f"`p2pobs {what}` reads the store file directly, which DuckDB refuses while that process "
+            "holds it. Stop the server (Ctrl+C), run this command, then start it again.")
+    return open_store(settings.db, read_only=True)
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -412,6 +492,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="reference",
                    help="conformance: 'reference' (the shipped BPMN of the case notion), 'discovered' "
                         "(IMf 0.2 on the log) or a .bpmn file (default reference)")
+
+    p = command("export", cmd_export, db=True, json_out=True)
+    p.add_argument("--format", required=True, choices=("ocel2-sqlite", "ocel2-json", "xes"), help="file format")
+    p.add_argument("--out", required=True, help="file to write (xes: .xes or .xes.gz)")
+    p.add_argument("--object-type", help="xes: the case notion (required); ocel2: only objects of this type")
+    p.add_argument("--from", dest="since", type=_day, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="until", type=_day, help="last day, YYYY-MM-DD")
+    p.add_argument("--facility", action="append", help="only this facility (repeatable)")
+
+    p = sub.add_parser("audit", help="audit evidence: one case's pack, or every control's findings (pack | controls)",
+                       description="Audit evidence: one case's pack, or every control's findings.")
+    audits = p.add_subparsers(required=True, metavar="ACTION")
+    a = audits.add_parser("pack", help=cmd_audit_pack.__doc__, description=cmd_audit_pack.__doc__)
+    a.set_defaults(run=cmd_audit_pack)
+    a.add_argument("object_id", metavar="OBJECT_ID", help="the case: an object's id, e.g. an invoice's")
+    a.add_argument("--out", required=True, help="zip file to write")
+    a = audits.add_parser("controls", help=cmd_audit_controls.__doc__, description=cmd_audit_controls.__doc__)
+    a.set_defaults(run=cmd_audit_controls)
+    for a in audits.choices.values():
+        a.add_argument("--db", help="store file (env P2POBS_DB; default data/p2p.duckdb)")
+        a.add_argument("--json", action="store_true", help="print JSON for machines")
 
     p = sub.add_parser("deadletters", help="inspect and replay rejected records (list | show | replay)",
                        description="Inspect and replay rejected records (dead letters).")

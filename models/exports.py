@@ -333,7 +333,7 @@ def write_xes(con, path, object_type: str, filters: Filters = ALL, objects=None)
     path = Path(path)
     opener = gzip.open if path.name.endswith(".gz") else open
     counts = {"cases": 0, "events": 0}
-    con.register("export_case", cases.select(["case_id"]))
+    con.register("export_case", cases.select(["case_id", "ordinal"]))
     try:
         with opener(path, "wt", encoding="utf-8", newline="\n") as fh:
             fh.write(XES_HEADER.format(name=quoteattr(object_type)))

@@ -156,10 +156,19 @@ ORDER BY o.object_type, v.object_id, v.ts, v.attribute;
 -- name: xes_cases
 -- Cases of one object type, chosen as the process views choose them: first event in the period,
 -- all events at one of the facilities, an event naming one of the suppliers, or one of $objects.
--- In order of their first event, with the object's attributes as first seen.
-SELECT v.case_id, o.attributes::VARCHAR AS attributes
+-- In the order their events were loaded (load, position in the source: a log read from XES is
+-- written back in its own order), with the object's attributes as first seen.
+WITH loaded AS (
+    SELECT c.case_id, min([e.batch_id, lpad(e.source_order::VARCHAR, 20, '0')]) AS first_loaded
+    FROM case_event c JOIN event e ON e.event_id = c.event_id
+    WHERE c.object_type = $object_type
+    GROUP BY c.case_id
+)
+SELECT v.case_id, o.attributes::VARCHAR AS attributes,
+       row_number() OVER (ORDER BY l.first_loaded, v.case_id) AS ordinal
 FROM case_variant v
 JOIN object o ON o.object_id = v.case_id
+JOIN loaded l ON l.case_id = v.case_id
 WHERE v.object_type = $object_type
   AND ($start IS NULL OR v.start_ts >= $start::DATE)
   AND ($end IS NULL OR v.start_ts < $end::DATE + INTERVAL 1 DAY)
@@ -170,18 +179,17 @@ WHERE v.object_type = $object_type
         JOIN object s ON s.object_id = r.object_id
         WHERE c.object_type = $object_type AND s.object_type = $supplier_type
           AND list_contains($suppliers::VARCHAR[], r.object_id)))
-ORDER BY v.start_ts, v.case_id;
+ORDER BY ordinal;
 
 -- name: xes_events
 -- The events of the chosen cases (registered as `export_case`), in case order (ts, source_order).
 SELECT c.case_id, e.activity, strftime(e.ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS time, e.actor,
        e.attributes::VARCHAR AS attributes
 FROM case_event c
-JOIN case_variant v ON v.case_id = c.case_id AND v.object_type = c.object_type
+JOIN export_case x ON x.case_id = c.case_id
 JOIN event e ON e.event_id = c.event_id
-SEMI JOIN export_case x ON x.case_id = c.case_id
 WHERE c.object_type = $object_type
-ORDER BY v.start_ts, c.case_id, c.position;
+ORDER BY x.ordinal, c.position;
 
 -- name: case_documents
 -- The audit pack's documents: the case's objects with their attributes as first seen and every
