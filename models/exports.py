@@ -513,17 +513,6 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def read_pack_trail(data: bytes) -> list[dict]:
-    """trail.csv's rows as dicts of text (empty cells as None), as written."""
-    return [{k: (val if val != "" else None) for k, val in row.items()}
-            for row in csv.DictReader(io.StringIO(data.decode("utf-8")))]
-
-
-def trail_rows_as_written(table: pa.Table) -> list[dict]:
-    """audit.case_trail's rows as trail.csv writes them (to compare a pack with the store)."""
-    return [{c: (_csv_cell(r[c]) or None) for c in table.column_names} for r in table.to_pylist()]
-
-
 FORMATS = {"ocel2-sqlite": write_ocel2_sqlite, "ocel2-json": write_ocel2_json}
 
 
