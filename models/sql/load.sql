@@ -1,24 +1,39 @@
 -- Loading a batch: each insert takes the staged Arrow table `incoming`, drops rows whose key is
 -- already stored or repeated within the batch, and tags the rest with the load's batch id.
+-- Keys repeated within a batch are rare, so only their rows are sorted to pick one (`repeated`);
+-- the others go straight in, in the batch's order.
 
 -- name: insert_event
 INSERT INTO event BY NAME
-SELECT DISTINCT ON (i.event_id) i.*, $batch_id AS batch_id
-FROM incoming i ANTI JOIN event e ON e.event_id = i.event_id
-ORDER BY i.event_id, i.source_order;
+WITH fresh AS (SELECT i.* FROM incoming i ANTI JOIN event e ON e.event_id = i.event_id),
+     repeated AS (SELECT event_id FROM fresh GROUP BY event_id HAVING count(*) > 1)
+SELECT f.*, $batch_id AS batch_id FROM fresh f ANTI JOIN repeated r ON r.event_id = f.event_id
+UNION ALL
+(SELECT DISTINCT ON (f.event_id) f.*, $batch_id AS batch_id
+ FROM fresh f SEMI JOIN repeated r ON r.event_id = f.event_id
+ ORDER BY f.event_id, f.source_order);
 
 -- name: insert_object
 INSERT INTO object BY NAME
-SELECT DISTINCT ON (i.object_id) i.*, $batch_id AS batch_id
-FROM incoming i ANTI JOIN object o ON o.object_id = i.object_id
-ORDER BY i.object_id;
+WITH fresh AS (SELECT i.* FROM incoming i ANTI JOIN object o ON o.object_id = i.object_id),
+     repeated AS (SELECT object_id FROM fresh GROUP BY object_id HAVING count(*) > 1)
+SELECT f.*, $batch_id AS batch_id FROM fresh f ANTI JOIN repeated r ON r.object_id = f.object_id
+UNION ALL
+(SELECT DISTINCT ON (f.object_id) f.*, $batch_id AS batch_id
+ FROM fresh f SEMI JOIN repeated r ON r.object_id = f.object_id
+ ORDER BY f.object_id);
 
 -- name: insert_object_change
 INSERT INTO object_change BY NAME
-SELECT DISTINCT ON (i.object_id, i.ts, i.attribute) i.*, $batch_id AS batch_id
-FROM incoming i
-ANTI JOIN object_change c ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute
-ORDER BY i.object_id, i.ts, i.attribute;
+WITH fresh AS (SELECT i.* FROM incoming i
+               ANTI JOIN object_change c ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute),
+     repeated AS (SELECT object_id, ts, attribute FROM fresh GROUP BY ALL HAVING count(*) > 1)
+SELECT f.*, $batch_id AS batch_id FROM fresh f
+ANTI JOIN repeated r ON r.object_id = f.object_id AND r.ts = f.ts AND r.attribute = f.attribute
+UNION ALL
+(SELECT DISTINCT ON (f.object_id, f.ts, f.attribute) f.*, $batch_id AS batch_id
+ FROM fresh f SEMI JOIN repeated r ON r.object_id = f.object_id AND r.ts = f.ts AND r.attribute = f.attribute
+ ORDER BY f.object_id, f.ts, f.attribute, f.value::VARCHAR);
 
 -- name: insert_event_object
 INSERT INTO event_object BY NAME
