@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from unittest.mock import ANY
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -380,3 +381,12 @@ def test_with_an_endpoint_spans_really_go_over_http(tmp_path):
     assert not (tmp_path / "http" / "spans").exists()
     simulate(tmp_path / "file", orders=100, seed=3)
     assert json.loads((tmp_path / "file" / "manifest.json").read_text())["counts"]["spans"] == received
+
+
+def test_without_spans_the_state_logs_and_truths_are_the_same(out, manifest, tmp_path):
+    bare = simulate(tmp_path / "bare", orders=ORDERS, seed=7, spans=False)
+    with_spans = hashes(out)
+    del with_spans["spans/middleware.jsonl"], with_spans["manifest.json"]
+    assert hashes(tmp_path / "bare") == {**with_spans, "manifest.json": ANY}
+    assert bare["truths"] == manifest["truths"]
+    assert bare["counts"]["spans"] == 0 and bare["spans_sent_to"] is None
