@@ -1,6 +1,7 @@
 """XES event logs (.xes, .xes.gz) read as canonical batches, streaming.
 
-lxml's iterparse walks the file; each event element is read when it closes and then cleared,
+A file written one element per line is read vectorised (collectors.xes_lines); from the first
+trace that is not (nested attributes, several elements on a line), lxml's iterparse walks it: each event element is read when it closes and then cleared,
 each trace when it closes and then dropped, so memory holds one trace plus one batch of rows.
 A trace becomes an object (type from the mapping's [[object]] on `case:concept:name`, default
 "case"); its events get `<system>:<case id>:<position in case>` ids, `concept:name` as
@@ -19,6 +20,7 @@ from typing import Iterator
 import pyarrow as pa
 from lxml import etree
 
+from collectors import xes_lines
 from collectors.errors import UnreadableSource
 from collectors.log_values import Clock, as_json, ts_array, typed
 from collectors.mappings import PM4PY_ACTIVITY, PM4PY_CASE, PM4PY_RESOURCE, PM4PY_TIMESTAMP, Mapping
@@ -26,16 +28,33 @@ from models.batches import Batch, dead_letters
 from models.vocabulary import CASE
 
 BATCH_ROWS = 100_000
+BYTES_PER_EVENT = 160     # of a minimal XES event; sizes the vectorised reader's blocks
 SCALARS = ("string", "date", "int", "float", "boolean", "id")
 
 
 def read_xes(path: str | Path, mapping: Mapping | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
-    """The batches of the XES log at `path` (gzip-compressed when it ends in .gz or starts so)."""
+    """The batches of the XES log at `path` (gzip-compressed when it ends in .gz or starts so):
+    vectorised while the file has one element per line, by lxml from the first trace that has not."""
     source = str(path)
     system = mapping.system if mapping else xes_system(path)
     case_type = _case_type(mapping)
     activities = mapping.activities if mapping else {}
-    clock = Clock(mapping.timezone if mapping else "UTC")
+    zone = mapping.timezone if mapping else "UTC"
+    try:
+        with _open(path) as fh:
+            yield from xes_lines.read(fh, source, system, case_type, activities, Clock(zone), zone,
+                                      max(1 << 16, batch_rows * BYTES_PER_EVENT))
+        return
+    except xes_lines.NotLineShaped as stop:
+        skip = stop.traces_done
+    except OSError as exc:
+        raise UnreadableSource(f"{source}: not readable as XES ({exc})") from exc
+    yield from _read_tree(path, source, system, case_type, activities, Clock(zone), batch_rows, skip)
+
+
+def _read_tree(path, source: str, system: str, case_type: str, activities: dict, clock: Clock,
+               batch_rows: int, skip: int) -> Iterator[Batch]:
+    """The XES log read by lxml, leaving out the first `skip` traces (already read)."""
     rows = _Rows(source, system, case_type)
     local: dict[str, str] = {}
 
@@ -61,15 +80,16 @@ def read_xes(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
                     pending.append((order, _event_values(elem, name, clock), elem))
                     continue
                 trace_no += 1
-                case_attrs = {}
-                for child in elem:
-                    if name(child.tag) != "event":
-                        key, value = _attribute(child, name, clock)
-                        if key is not None:
-                            case_attrs[key] = value
-                case_id = case_attrs.pop(PM4PY_ACTIVITY, None)
-                rows.trace(trace_no, None if case_id is None else str(case_id), case_attrs, pending,
-                           activities, clock)
+                if trace_no > skip:
+                    case_attrs = {}
+                    for child in elem:
+                        if name(child.tag) != "event":
+                            key, value = _attribute(child, name, clock)
+                            if key is not None:
+                                case_attrs[key] = value
+                    case_id = case_attrs.pop(PM4PY_ACTIVITY, None)
+                    rows.trace(trace_no, None if case_id is None else str(case_id), case_attrs, pending,
+                               activities, clock)
                 pending = []
                 elem.clear()
                 while elem.getprevious() is not None:

@@ -116,3 +116,45 @@ def test_reingesting_an_xes_log_changes_no_count(real_data, store):
     again = store.ingest(plan([path])[0].batches(), source=str(path), kind=EVENT_LOG)
     assert first.counts == {"event": 42, "object": 6, "event_object": 42}
     assert (again.accepted, again.duplicates, sum(again.counts.values())) == (0, 42, 0)
+
+
+def _trace(case: str, events: list[str]) -> str:
+    return (f'\t<trace>\n\t\t<string key="concept:name" value="{case}"/>\n'
+            + "".join(f'\t\t<event>\n{e}\t\t</event>\n' for e in events) + "\t</trace>\n")
+
+
+def _event(activity: str, hour: int, extra: str = "") -> str:
+    return (f'\t\t\t<string key="concept:name" value="{activity}"/>\n'
+            f'\t\t\t<date key="time:timestamp" value="2024-03-30T{hour:02d}:00:00+01:00"/>\n{extra}')
+
+
+def test_a_log_that_turns_nested_midway_reads_whole_with_the_same_ids(tmp_path):
+    plain = [_trace(f"C{i}", [_event("Create Purchase Order", 9), _event("Post &amp; Pay", 10)])
+             for i in range(1, 601)]
+    nested = _trace("N1", [_event("Approve Invoice", 11, '\t\t\t<list key="tags"><values>'
+                                                        '<string key="tag" value="stat"/></values></list>\n')])
+    path = tmp_path / "mixed.xes"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<log>\n' + "".join(plain) + nested
+                    + _trace("C601", [_event("Clear Payment", 12)]) + "</log>\n", encoding="utf-8")
+    batches = list(read_xes(path, batch_rows=200))     # several blocks before the nested trace
+    events = table(batches, "event")
+    assert len(batches) > 2
+    assert [(e["event_id"], e["activity"], e["ts"], e["source_order"]) for e in events[-4:]] == [
+        ("mixed:C600:1", "Create Purchase Order", datetime(2024, 3, 30, 8), 1199),
+        ("mixed:C600:2", "Post & Pay", datetime(2024, 3, 30, 9), 1200),
+        ("mixed:N1:1", "Approve Invoice", datetime(2024, 3, 30, 10), 1201),
+        ("mixed:C601:1", "Clear Payment", datetime(2024, 3, 30, 11), 1202)]
+    assert len({e["event_id"] for e in events}) == len(events) == 1202
+    assert json.loads(events[-2]["attributes"]) == {"tags": [{"tag": "stat"}]}
+    assert len(table(batches, "object")) == 602
+
+
+@pytest.mark.parametrize("name", ["running-example.xes", "08_receipt.xes.gz"])
+def test_line_by_line_reading_equals_the_xml_tree_reading(real_data, name):
+    from collectors.log_values import Clock
+    from collectors.xes import _read_tree, xes_system
+    path = real_data / name
+    fast = list(read_xes(path))
+    tree = list(_read_tree(path, str(path), xes_system(path), CASE, {}, Clock("UTC"), 100_000, 0))
+    for name in ("event", "object", "event_object"):
+        assert table(fast, name) == table(tree, name)
