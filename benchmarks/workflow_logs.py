@@ -1,13 +1,22 @@
-"""Figures for reading state logs through a mapping (not pass/fail).
+"""Figures for importing workflow logs (not pass/fail): CSV and JSON lines through a mapping,
+and XES against pm4py's readers, measured in the same run.
 
-Generates a CSV and a JSON-lines log of N rows (default 1,000,000) in a temporary directory,
-with a realistic mapping (id column, strptime format, zone, activity and facility lookups,
-attributes, two objects with attributes, a link), then prints for each: events/s of the reader
-alone, its peak memory, and the time of a whole `store.ingest` into a fresh file store.
-Peak memory is the process's peak resident set size (resource.getrusage ru_maxrss) measured
-in a fresh child process per run, so one run's peak does not hide the next.
+1. Generates a CSV and a JSON-lines log of N rows (default 1,000,000) in a temporary directory,
+   with a realistic mapping (id column, strptime format, zone, activity and facility lookups,
+   attributes, two objects with attributes, a link), and prints for each events/s of the reader
+   alone and end to end (file -> committed store with its derived tables, `store.ingest` into a
+   fresh file store).
+2. Imports the BPI Challenge 2019 sample (default: the shared real-data folder beside the
+   repository) end to end and reader alone, against `pm4py.read_xes` on the same file with
+   pm4py's default reader (lxml iterparse) and with its Rust reader r4pm. r4pm (and polars,
+   which it needs) are no dependency of the project: they are installed ad hoc for that one run
+   (`uv run --with r4pm --with polars`); where that fails the output says so and the run goes on.
 
-    .venv/bin/python benchmarks/workflow_logs.py [--rows N]
+Every figure comes from a fresh child process (imports done before the clock starts), so one
+run's peak memory (resident set size, ru_maxrss) does not hide the next. Wall seconds are noisy
+on a shared machine: the load average is printed, and so are CPU seconds and ratios.
+
+    .venv/bin/python benchmarks/workflow_logs.py [--rows N] [--xes PATH] [--no-xes] [--no-r4pm]
 """
 
 from __future__ import annotations
@@ -15,14 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+REAL_DATA = ROOT.parent / "shared" / "real-data"
+BPI2019 = REAL_DATA / "16_bpic2019_1t_per_variant.xes.gz"
 
 MAPPING = """
 [source]
@@ -103,48 +118,128 @@ def generate(folder: Path, n: int) -> dict[str, tuple[Path, Path]]:
     return out
 
 
-def _run(what: str, fmt: str, data: str, mapping: str, db: str, queue) -> None:
-    from collectors.mappings import read_mapping
-    from collectors.workflow_logs import read_csv, read_jsonl
-    from models.store import open_store
+# -- one measurement, in a child process --------------------------------------------------------
+def run(what: str, data: str, mapping: str | None, db: str) -> dict:
+    """Time `what` on `data` (imports first, outside the clock); events, seconds, CPU, peak MB."""
+    import pandas  # noqa: F401  (imported by pm4py and by Arrow conversions alike: kept off the clock)
 
-    m = read_mapping(mapping)
-    reader = read_csv if fmt == "csv" else read_jsonl
-    start = time.perf_counter()
-    if what == "read":
-        events = sum(b.event.num_rows for b in reader(data, m))
+    if what.startswith("pm4py"):
+        os.environ["PM4PY_SHOW_PROGRESS_BAR"] = "false"
+        import pm4py
+        variant = "r4pm" if what == "pm4py r4pm" else "iterparse"
+
+        def work() -> int:
+            return len(pm4py.read_xes(data, variant=variant))
     else:
-        store = open_store(db)
-        events = store.ingest(reader(data, m), source=data, kind="state_log").accepted
-        store.close()
-    seconds = time.perf_counter() - start
-    queue.put((events, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+        from collectors.mappings import read_mapping
+        from collectors.workflow_logs import read_csv, read_jsonl
+        from collectors.xes import read_xes
+        from models.store import open_store
+
+        m = read_mapping(mapping) if mapping else None
+        reader = {".csv": read_csv, ".jsonl": read_jsonl}.get(Path(data).suffix, read_xes)
+
+        def work() -> int:
+            if what == "read":
+                return sum(b.event.num_rows for b in reader(data, m) if b.event is not None)
+            store = open_store(db)
+            try:
+                return store.ingest(reader(data, m), source=data, kind="benchmark").accepted
+            finally:
+                store.close()
+    start, cpu = time.perf_counter(), time.process_time()
+    events = work()
+    return {"events": events, "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def measure(what: str, fmt: str, data: Path, mapping: Path, db: Path) -> tuple[int, float, float]:
+def _child(what, data, mapping, db, queue) -> None:
+    queue.put(run(what, data, mapping, db))
+
+
+def measure(what: str, data: Path, mapping: Path | None, db: Path) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    p = ctx.Process(target=_run, args=(what, fmt, str(data), str(mapping), str(db), queue))
+    p = ctx.Process(target=_child, args=(what, str(data), str(mapping) if mapping else None, str(db), queue))
     p.start()
     result = queue.get()
     p.join()
     return result
 
 
+def measure_r4pm(data: Path) -> dict | str:
+    """pm4py's r4pm reader, with r4pm and polars installed ad hoc by uv for this run only."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        return "uv not found, so r4pm could not be installed for this run"
+    cmd = [uv, "run", "--no-sync", "--with", "r4pm", "--with", "polars", "python", __file__,
+           "--child", "pm4py r4pm", str(data)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    last = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
+    if not last or not last[0].startswith("{"):
+        return "r4pm could not be installed or run here: " + (done.stderr.strip().splitlines() or ["?"])[-1]
+    return json.loads(last[0])
+
+
+# -- report -------------------------------------------------------------------------------------
+def line(label: str, r: dict) -> str:
+    return (f"{label:<30} {r['events']:>10,} {r['seconds']:>8.2f} {r['cpu']:>8.2f} "
+            f"{r['events'] / r['seconds']:>11,.0f} {r['peak_mb']:>9,.0f}")
+
+
+HEADER = f"{'':<30} {'events':>10} {'wall s':>8} {'CPU s':>8} {'events/s':>11} {'peak MB':>9}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--xes", type=Path, default=BPI2019)
+    ap.add_argument("--no-xes", action="store_true")
+    ap.add_argument("--no-r4pm", action="store_true")
+    ap.add_argument("--child", nargs=2, metavar=("WHAT", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:      # one pm4py run in an environment that has r4pm (see measure_r4pm)
+        print(json.dumps(run(args.child[0], args.child[1], None, "")))
+        return
+
+    print(f"{os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
         files = generate(folder, args.rows)
-        print(f"generated {args.rows:,} rows as CSV and JSONL in {time.perf_counter() - t:.1f} s")
-        print(f"{'format':<6} {'step':<13} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12}")
+        print(f"generated {args.rows:,} rows as CSV and JSONL in {time.perf_counter() - t:.1f} s\n")
+        print(HEADER)
         for fmt, (data, mapping) in files.items():
-            for what in ("read", "store.ingest"):
-                events, seconds, peak = measure(what, fmt, data, mapping, folder / f"{fmt}.duckdb")
-                print(f"{fmt:<6} {what:<13} {events:>10,} {seconds:>8.2f} {events / seconds:>10,.0f} {peak:>12,.0f}")
+            for what, label in (("read", "reader alone"), ("ingest", "file -> committed store")):
+                print(line(f"{fmt} {label}", measure(what, data, mapping, folder / f"{fmt}-{what}.duckdb")))
+        if not args.no_xes:
+            xes(args.xes, folder, not args.no_r4pm)
+    print(f"\nload average at end {os.getloadavg()[0]:.1f}")
+
+
+def xes(path: Path, folder: Path, with_r4pm: bool) -> None:
+    if not path.is_file():
+        print(f"\nXES: {path} not found; pass --xes PATH")
+        return
+    print(f"\nXES {path.name}")
+    print(HEADER)
+    ours = measure("ingest", path, None, folder / "xes.duckdb")
+    print(line("ours: file -> store", ours))
+    print(line("ours: reader alone", measure("read", path, None, folder / "unused.duckdb")))
+    default = measure("pm4py default", path, None, folder / "unused.duckdb")
+    print(line("pm4py.read_xes default", default))
+    r4pm = measure_r4pm(path) if with_r4pm else "skipped (--no-r4pm)"
+    if isinstance(r4pm, dict):
+        print(line("pm4py.read_xes r4pm", r4pm))
+    else:
+        print(f"{'pm4py.read_xes r4pm':<30} {r4pm}")
+    print(f"\nours (read + store) vs pm4py default: {default['seconds'] / ours['seconds']:.1f}x as fast "
+          f"(wall), {default['cpu'] / ours['cpu']:.1f}x (CPU); peak memory "
+          f"{ours['peak_mb'] / default['peak_mb']:.2f}x")
+    if isinstance(r4pm, dict):
+        print(f"ours (read + store) vs pm4py r4pm:    {r4pm['seconds'] / ours['seconds']:.2f}x as fast "
+              f"(wall), {r4pm['cpu'] / ours['cpu']:.2f}x (CPU); peak memory "
+              f"{ours['peak_mb'] / r4pm['peak_mb']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """XES event logs (.xes, .xes.gz) read as canonical batches, streaming.
 
 A file written one element per line is read vectorised (collectors.xes_lines); from the first
-trace that is not (nested attributes, several elements on a line), lxml's iterparse walks it: each event element is read when it closes and then cleared,
-each trace when it closes and then dropped, so memory holds one trace plus one batch of rows.
+trace that is not (nested attributes, several elements on a line), lxml's iterparse walks it:
+each event element is read when it closes and then cleared, each trace when it closes and then
+dropped, so memory holds one trace plus one batch of rows.
 A trace becomes an object (type from the mapping's [[object]] on `case:concept:name`, default
 "case"); its events get `<system>:<case id>:<position in case>` ids, `concept:name` as
 activity, `time:timestamp` as time (UTC), `org:resource` as actor, and every other attribute

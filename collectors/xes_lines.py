@@ -94,27 +94,15 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
     except pa.ArrowInvalid:
         raise fail from None
     lines = pc.utf8_trim_whitespace(pc.list_flatten(pc.split_pattern(text, "\n")))
-    is_ = {tag: pc.equal(lines, tag).to_numpy(zero_copy_only=False)
-           for tag in ("<trace>", "</trace>", "<event>", "</event>")}
-    in_trace = np.cumsum(is_["<trace>"], dtype=np.int64) - np.cumsum(is_["</trace>"], dtype=np.int64)
-    in_event = np.cumsum(is_["<event>"], dtype=np.int64) - np.cumsum(is_["</event>"], dtype=np.int64)
-    structural = is_["<trace>"] | is_["</trace>"] | is_["<event>"] | is_["</event>"]
-    attr = pc.extract_regex(lines, ATTRIBUTE)
-    is_attr = attr.is_valid().to_numpy(zero_copy_only=False)
-    tagged = pc.match_substring_regex(lines, TAGS).to_numpy(zero_copy_only=False)
-    inside = (in_trace == 1) & ~is_["<trace>"]
-    empty = pc.equal(lines, "").to_numpy(zero_copy_only=False)
-    if (in_trace.min(initial=0) < 0 or in_trace.max(initial=0) > 1 or in_event.min(initial=0) < 0
-            or in_event.max(initial=0) > 1 or (in_event > in_trace).any() or in_trace[-1] != 0
-            or (tagged & ~structural).any() or (inside & ~(structural | is_attr | empty)).any()
-            or pc.any(pc.match_substring(lines, "<!--")).as_py() or pc.any(pc.match_substring(lines, "&#")).as_py()):
-        raise fail
-
-    trace_no = state["traces"] + np.cumsum(is_["<trace>"], dtype=np.int64)
-    order = state["events"] + np.cumsum(is_["<event>"], dtype=np.int64)
+    shape = _shape(lines, fail)
+    if not shape["<trace>"].any():
+        return None
+    trace_no = state["traces"] + np.cumsum(shape["<trace>"], dtype=np.int64)
+    order = state["events"] + np.cumsum(shape["<event>"], dtype=np.int64)
+    attr = shape["attr"]
     kind, key, value = (_unescaped(attr.field(f)) for f in ("kind", "key", "value"))
-    in_ev = is_attr & (in_event == 1)
-    in_tr = is_attr & (in_trace == 1) & (in_event == 0)
+    in_ev = shape["is_attr"] & (shape["in_event"] == 1)
+    in_tr = shape["is_attr"] & (shape["in_trace"] == 1) & (shape["in_event"] == 0)
     ev_attrs = pa.table({"order": order[in_ev], "kind": kind.filter(in_ev), "key": key.filter(in_ev),
                          "value": value.filter(in_ev)})
     for k, kinds in TEXT_KINDS.items():
@@ -122,72 +110,96 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
         if any(x not in kinds for x in used):
             raise fail
 
-    if not is_["<trace>"].any():
-        return None
-
     # Traces: their case id and attributes (typed in Python, like the tree reader).
-    t_nos = trace_no[is_["<trace>"]]
-    first_order = order[is_["<trace>"]] + 1          # the first event of each trace
+    t_nos = trace_no[shape["<trace>"]]
     case_attrs: dict[int, dict] = {t: {} for t in t_nos.tolist()}
     for t, k, kd, v in zip(trace_no[in_tr].tolist(), key.filter(in_tr).to_pylist(),
                            kind.filter(in_tr).to_pylist(), value.filter(in_tr).to_pylist()):
         case_attrs[t][k] = typed(v, kd, clock)
     case_ids = [None if (c := a.pop(PM4PY_ACTIVITY, None)) is None else str(c) for a in case_attrs.values()]
-
-    # Events: one per <event> line, with the trace it is in and its position there.
-    ev_lines = np.flatnonzero(is_["<event>"])
-    ev_order = order[ev_lines]
-    ev_trace = trace_no[ev_lines]
-    trace_index = np.searchsorted(t_nos, ev_trace)
-    position = ev_order - first_order[trace_index] + 1
-    n = len(ev_order)
-    activity = _last_value(ev_attrs, PM4PY_ACTIVITY, ev_order, state["events"], n)
-    stamp = _last_value(ev_attrs, PM4PY_TIMESTAMP, ev_order, state["events"], n)
-    actor = _last_value(ev_attrs, PM4PY_RESOURCE, ev_order, state["events"], n)
-    ts = _times(con, stamp, clock, zone)
-    case_of_event = pa.array([case_ids[i] for i in trace_index.tolist()], pa.string())
-    extras = _extra_attributes(ev_attrs, state["events"], n, clock)
-
-    good = pc.and_(pc.and_(case_of_event.is_valid(), activity.is_valid()), ts.is_valid())
-    bad_rows = np.flatnonzero(~good.to_numpy(zero_copy_only=False))
-    letters = []
-    if len(bad_rows):
-        close_lines = np.flatnonzero(is_["</event>"])
-        raw_lines = None
-        for i in bad_rows.tolist():
-            raw_lines = raw_lines or pc.split_pattern(text, "\n")[0].values.to_pylist()
-            raw = "\n".join(raw_lines[ev_lines[i]:close_lines[i] + 1]).strip()
-            t = int(ev_trace[i])
-            s = stamp[i].as_py()
-            reason = (f"trace {t} has no concept:name, expected the case id" if case_of_event[i].as_py() is None
-                      else "no concept:name, expected the activity" if activity[i].as_py() is None
-                      else "no time:timestamp, expected the event's time" if s is None
-                      else f"time:timestamp {json.dumps(s)} is not an ISO 8601 time")
-            letters.append((source, f"trace {t}, event {int(ev_order[i])}", raw, reason))
-
-    good_np = good.to_numpy(zero_copy_only=False)
-    ids = pc.binary_join_element_wise(pa.array([f"{system}:"] * n, pa.string()), case_of_event,
-                                      pa.array([":"] * n, pa.string()), pa.array(position.astype(str)), "")
-    if activities:
-        activity = _renamed(activity, activities)
-    latest = clock.latest_plausible
-    outlier = pc.or_(pc.less(ts, pa.scalar(datetime(1990, 1, 1), TS)), pc.greater(ts, pa.scalar(latest, TS)))
-    flags = pa.array([[TIMESTAMP_OUTLIER] if o else [] for o in outlier.to_pylist()], pa.list_(pa.string())) \
-        if pc.any(outlier).as_py() else pa.array([[]] * n, pa.list_(pa.string()))
-    event = pa.table({"event_id": ids, "activity": activity, "ts": ts,
-                      "source_system": pa.array([system] * n, pa.string()), "actor": actor,
-                      "attributes": extras, "flags": flags, "source_order": pa.array(ev_order, pa.int64())})
-    event = event.filter(good_np)
-    has_case = pa.array([c is not None for c in case_ids], pa.bool_())
-    obj = pa.table({"object_id": pa.array(case_ids, pa.string()).filter(has_case),
-                    "object_type": pa.array([case_type] * has_case.true_count, pa.string()),
-                    "source_system": pa.array([system] * has_case.true_count, pa.string()),
-                    "attributes": pa.array([as_json(a) for a, c in zip(case_attrs.values(), case_ids) if c is not None],
+    has_case = [c is not None for c in case_ids]
+    obj = pa.table({"object_id": pa.array([c for c in case_ids if c is not None], pa.string()),
+                    "object_type": pa.repeat(pa.scalar(case_type), sum(has_case)),
+                    "source_system": pa.repeat(pa.scalar(system), sum(has_case)),
+                    "attributes": pa.array([as_json(a) for a, ok in zip(case_attrs.values(), has_case) if ok],
                                            pa.string())})
-    eo = pa.table({"event_id": event["event_id"], "object_id": case_of_event.filter(good_np)})
+
+    # Events: one per <event> line, with its trace and its position there (bad events count too).
+    ev_lines = np.flatnonzero(shape["<event>"])
+    ev_order, ev_trace = order[ev_lines], trace_no[ev_lines]
+    trace_index = np.searchsorted(t_nos, ev_trace)
+    position = ev_order - (order[shape["<trace>"]][trace_index])
+    base, n = state["events"], len(ev_order)
+    activity, stamp, actor = (_last_value(ev_attrs, k, base, n)
+                              for k in (PM4PY_ACTIVITY, PM4PY_TIMESTAMP, PM4PY_RESOURCE))
+    ts = _times(con, stamp, clock, zone)
+    case_of_event = pc.take(pa.array(case_ids, pa.string()), pa.array(trace_index))
+    good = pc.and_(pc.and_(case_of_event.is_valid(), activity.is_valid()), ts.is_valid())
+    letters = _bad_events(good, text, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source)
+    ids = pc.binary_join_element_wise(f"{system}:", case_of_event, ":", pc.cast(pa.array(position), pa.string()), "")
+    event = pa.table({"event_id": ids, "activity": _renamed(activity, activities) if activities else activity,
+                      "ts": ts, "source_system": pa.repeat(pa.scalar(system), n), "actor": actor,
+                      "attributes": _extra_attributes(ev_attrs, base, n, clock), "flags": _flags(ts, clock),
+                      "source_order": pa.array(ev_order, pa.int64())})
+    if letters:
+        event = event.filter(good)
+        case_of_event = case_of_event.filter(good)
+    eo = pa.table({"event_id": event["event_id"], "object_id": case_of_event})
     state["traces"] += len(t_nos)
     state["events"] += n
     return Batch(event=event, object=obj, event_object=eo, dead_letter=dead_letters(letters) if letters else None)
+
+
+def _shape(lines: pa.Array, fail: NotLineShaped) -> dict:
+    """Where the structure lines are, the running depth of trace and event, and the attributes;
+    raises `fail` unless the block is whole traces of one element per line."""
+    out = {tag: pc.equal(lines, tag).to_numpy(zero_copy_only=False)
+           for tag in ("<trace>", "</trace>", "<event>", "</event>")}
+    in_trace = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
+    in_event = np.cumsum(out["<event>"], dtype=np.int8) - np.cumsum(out["</event>"], dtype=np.int8)
+    structural = out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]
+    attr = pc.extract_regex(lines, ATTRIBUTE)
+    is_attr = attr.is_valid().to_numpy(zero_copy_only=False)
+    others = lines.filter(~(structural | is_attr))       # the header, blank lines and what breaks the shape
+    inside_others = ((in_trace == 1) & ~(structural | is_attr))
+    if (in_trace.min(initial=0) < 0 or in_trace.max(initial=0) > 1 or in_event.min(initial=0) < 0
+            or in_event.max(initial=0) > 1 or (in_event > in_trace).any() or in_trace[-1] != 0
+            or pc.any(pc.not_equal(pc.filter(lines, inside_others), "")).as_py()
+            or pc.any(pc.match_substring_regex(others, TAGS)).as_py()
+            or pc.any(pc.and_(pc.match_substring_regex(others, "<!--|-->"),      # comments on one line only
+                              pc.invert(pc.match_substring_regex(others, "^<!--.*-->$")))).as_py()
+            or pc.any(pc.match_substring(attr.field("value"), "&#")).as_py()):
+        raise fail
+    out.update(in_trace=in_trace, in_event=in_event, attr=attr, is_attr=is_attr)
+    return out
+
+
+def _bad_events(good, text, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source) -> list:
+    """Dead letters of the events that cannot be stored, each with its lines as written."""
+    bad = np.flatnonzero(~good.to_numpy(zero_copy_only=False))
+    if not len(bad):
+        return []
+    close_lines = np.flatnonzero(shape["</event>"])
+    raw_lines = pc.split_pattern(text, "\n")[0].values.to_pylist()
+    letters = []
+    for i in bad.tolist():
+        t, s = int(ev_trace[i]), stamp[i].as_py()
+        reason = (f"trace {t} has no concept:name, expected the case id" if case_of_event[i].as_py() is None
+                  else "no concept:name, expected the activity" if activity[i].as_py() is None
+                  else "no time:timestamp, expected the event's time" if s is None
+                  else f"time:timestamp {json.dumps(s)} is not an ISO 8601 time")
+        raw = "\n".join(raw_lines[ev_lines[i]:close_lines[i] + 1]).strip()
+        letters.append((source, f"trace {t}, event {int(ev_order[i])}", raw, reason))
+    return letters
+
+
+def _flags(ts: pa.Array, clock: Clock) -> pa.Array:
+    """[timestamp_outlier] for times before 1990 or over a year ahead, else []."""
+    outlier = pc.fill_null(pc.or_(pc.less(ts, pa.scalar(datetime(1990, 1, 1), TS)),
+                                  pc.greater(ts, pa.scalar(clock.latest_plausible, TS))), False)
+    offsets = np.concatenate([[0], np.cumsum(outlier.to_numpy(zero_copy_only=False), dtype=np.int32)])
+    values = pa.repeat(pa.scalar(TIMESTAMP_OUTLIER), int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
 def _unescaped(arr: pa.Array) -> pa.Array:
@@ -198,17 +210,14 @@ def _unescaped(arr: pa.Array) -> pa.Array:
     return arr
 
 
-def _last_value(attrs: pa.Table, key: str, orders: np.ndarray, base: int, n: int) -> pa.Array:
+def _last_value(attrs: pa.Table, key: str, base: int, n: int) -> pa.Array:
     """Per event (by order), the value of its last attribute `key` (a repeated key: the last wins)."""
     picked = attrs.filter(pc.equal(attrs["key"], key))
-    out = np.full(n, -1, dtype=np.int64)
-    idx = picked["order"].to_numpy() - base - 1
-    out[idx] = np.arange(len(idx))               # later rows overwrite earlier ones
-    present = out >= 0
-    values = picked["value"].combine_chunks() if picked.num_rows else pa.array([], pa.string())
-    if not len(values):
+    if not picked.num_rows:
         return pa.nulls(n, pa.string())
-    return pc.take(values, pa.array(np.where(present, out, 0), pa.int64(), mask=~present))
+    index = np.full(n, -1, dtype=np.int64)
+    index[picked["order"].to_numpy() - base - 1] = np.arange(picked.num_rows)   # later rows overwrite
+    return pc.take(picked["value"].combine_chunks(), pa.array(index, pa.int64(), mask=index < 0))
 
 
 def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
