@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+from app import operations
+from app.operations import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE
 from models.settings import Settings, resolve
-
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args, settings)
+    except operations.Refused as exc:
+        return _fail(args, str(exc), exc.exit_status)
     except StoreError as exc:
         return _fail(args, str(exc), EXIT_STORE)
     except KeyboardInterrupt:
@@ -55,22 +57,11 @@ def cmd_simulate(args, settings: Settings) -> int:
 
 def cmd_ingest(args, settings: Settings) -> int:
     """Load state logs and trace files (files or directories) into the store."""
-    from app.ingest import ingest
-    from app.server_file import running_server
-    from models.store import open_store
-
-    server = running_server(settings.db)
-    if server:   # the server owns the store: hand it the work
-        summary = _post_json(f"{server}/api/ingest", {
-            "paths": [str(Path(p).resolve()) for p in args.paths],
-            "mapping": str(Path(args.mapping).resolve()) if args.mapping else None,
-        })
-    else:
-        store = open_store(settings.db)
-        try:
-            summary = ingest(store, args.paths, args.mapping).as_dict()
-        finally:
-            store.close()
+    given = {_absolute(p): p for p in args.paths}
+    summary = operations.run(settings, "ingest", paths=list(given),
+                             mapping=args.mapping and _absolute(args.mapping))
+    for entry in summary["files"] + summary["skipped"] + summary["errors"]:
+        entry["path"] = _as_given(entry["path"], given)
     if args.json:
         _print_json(summary)
     else:
@@ -81,31 +72,14 @@ def cmd_ingest(args, settings: Settings) -> int:
             print(f"skipped {s['path']}: {s['reason']}")
         for e in summary["errors"]:
             print(f"error: {e['error']}", file=sys.stderr)
-        via = f" via {server}" if server else ""
         print(f"total: accepted {summary['accepted']:,}, duplicates {summary['duplicates']:,}, "
-              f"rejected {summary['rejected']:,} ({len(summary['files'])} sources into {settings.db}{via})")
+              f"rejected {summary['rejected']:,} ({len(summary['files'])} sources into {settings.db})")
     return EXIT_PARTIAL if summary["errors"] else EXIT_OK
 
 
 def cmd_stats(args, settings: Settings) -> int:
     """Count what the store holds."""
-    from models import health
-    from models.store import open_store
-
-    from app.server_file import running_server
-
-    server = running_server(settings.db)
-    if server:
-        import urllib.request
-
-        with urllib.request.urlopen(f"{server}/api/stats", timeout=60) as reply:
-            counts = json.loads(reply.read())
-    else:
-        store = open_store(settings.db)
-        try:
-            counts = health.counts(store.cursor())
-        finally:
-            store.close()
+    counts = operations.run(settings, "stats")
     if args.json:
         _print_json(counts)
     else:
@@ -116,9 +90,8 @@ def cmd_stats(args, settings: Settings) -> int:
 
 def cmd_deadletters_list(args, settings: Settings) -> int:
     """List rejected records not yet replayed (--all: every one), grouped by source and reason."""
-    query = {"source": args.source, "reason": args.reason, "all": args.all, "limit": args.limit}
-    listing = _deadletters(settings, "", query, lambda d, store: d.listing(
-        store, args.source, args.reason, args.all, args.limit))
+    listing = operations.run(settings, "deadletters_list", source=args.source, reason=args.reason,
+                             include_replayed=args.all, limit=args.limit)
     if args.json:
         _print_json(listing)
         return EXIT_OK
@@ -135,12 +108,7 @@ def cmd_deadletters_list(args, settings: Settings) -> int:
 
 def cmd_deadletters_show(args, settings: Settings) -> int:
     """Show one rejected record in full: source, position, reason, mapping, raw text and context."""
-    from models.dead_letters import LetterNotFound
-
-    try:
-        letter = _deadletters(settings, "/" + args.letter_id, {}, lambda d, store: d.shown(store, args.letter_id))
-    except LetterNotFound as exc:
-        return _fail(args, str(exc), EXIT_USAGE)
+    letter = operations.run(settings, "deadletters_show", letter_id=args.letter_id)
     if args.json:
         _print_json(letter)
         return EXIT_OK
@@ -158,14 +126,8 @@ def cmd_deadletters_show(args, settings: Settings) -> int:
 
 def cmd_deadletters_replay(args, settings: Settings) -> int:
     """Re-run rejected records through a corrected mapping; accepted ones land and are marked replayed."""
-    from collectors.errors import MappingError
-
-    mapping = str(Path(args.mapping).resolve())
-    try:
-        summary = _deadletters(settings, "/replay", {"mapping": mapping, "source": args.source},
-                               lambda d, store: d.replay(store, mapping, args.source))
-    except MappingError as exc:
-        return _fail(args, str(exc), EXIT_USAGE)
+    summary = operations.run(settings, "deadletters_replay", mapping=_absolute(args.mapping),
+                             source=args.source)
     if args.json:
         _print_json(summary)
     else:
@@ -179,70 +141,10 @@ def cmd_deadletters_replay(args, settings: Settings) -> int:
     return EXIT_PARTIAL if summary["still_rejected"] else EXIT_OK
 
 
-def _deadletters(settings: Settings, route: str, body: dict, local):
-    """Run `local(app.dead_letters, store)` on the store, or ask the server that owns it
-    (GET /api/deadletters<route>?body, or POST for /replay). A 4xx reply is raised again as
-    the error it stands for."""
-    from app import dead_letters
-    from app.server_file import running_server
-    from models.store import open_store
-
-    server = running_server(settings.db)
-    if server is None:
-        store = open_store(settings.db)
-        try:
-            return local(dead_letters, store)
-        finally:
-            store.close()
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    url = f"{server}/api/deadletters{urllib.parse.quote(route)}"
-    try:
-        if route == "/replay":
-            return _post_json(url, body)
-        query = urllib.parse.urlencode({k: v for k, v in body.items() if v not in (None, False)})
-        with urllib.request.urlopen(url + (f"?{query}" if query else ""), timeout=600) as reply:
-            return json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        from collectors.errors import MappingError
-        from models.dead_letters import LetterNotFound
-        from models.store import StoreError
-
-        body = exc.read()
-        try:
-            message = json.loads(body)["error"]
-        except (ValueError, KeyError, TypeError):
-            message = f"{url} answered {exc.code} {exc.reason}: {body[:500].decode(errors='replace')}"
-        if exc.code == 404:
-            raise LetterNotFound(message) from None
-        if exc.code in (400, 422):
-            raise MappingError(message) from None
-        raise StoreError(message) from None
-
-
 def cmd_mine(args, settings: Settings) -> int:
     """Mine the process: directly-follows graph, variants, a discovered model, or conformance."""
-    from models import mining
-    from models.store import open_store
-
-    store = open_store(settings.db, read_only=True)
-    try:
-        con = store.cursor()
-        types = mining.object_types(con).to_pylist()
-        if not types:
-            return _fail(args, f"{settings.db} holds no cases yet: ingest some data first", EXIT_PARTIAL)
-        known = [t["object_type"] for t in types]
-        object_type = args.object_type or ("invoice" if "invoice" in known else known[0])
-        if object_type not in known:
-            return _fail(args, f"no cases of object type {object_type!r}; known: {', '.join(known)}", EXIT_USAGE)
-        try:
-            result = MINERS[args.what](con, object_type, args)
-        except ValueError as exc:           # conformance.ModelNotFound: names what exists
-            return _fail(args, str(exc), EXIT_USAGE)
-    finally:
-        store.close()
+    result = operations.run(settings, "mine", what=args.what, object_type=args.object_type, top=args.top,
+                            source=args.source, noise=args.noise, model=args.model)
     if args.json:
         _print_json(result)
     else:
@@ -250,58 +152,10 @@ def cmd_mine(args, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _mine_dfg(con, object_type, args):
-    from models import mining
-
-    return mining.dfg(con, object_type).to_pylist()
-
-
-def _mine_variants(con, object_type, args):
-    from models import mining
-
-    return mining.variants(con, object_type).slice(0, args.top).to_pylist()
-
-
-def _mine_discover(con, object_type, args):
-    from models import discovery, mining
-
-    if args.source == "dfg":
-        model = discovery.discover_from_dfg(mining.dfg(con, object_type, performance=False),
-                                            mining.start_activities(con, object_type),
-                                            mining.end_activities(con, object_type))
-    else:
-        model = discovery.discover_from_variants(mining.variants(con, object_type), args.noise)
-    return {"object_type": object_type, "source": args.source, "noise_threshold": args.noise,
-            **model.size(), "process_tree": str(model.tree),
-            "petri_net_dot": discovery.petri_net_dot(model), "bpmn_dot": discovery.bpmn_dot(model)}
-
-
-def _mine_conformance(con, object_type, args):
-    from models import conformance
-
-    result = conformance.check(con, object_type, model=args.model)
-    return {**result, "by_variant": result["by_variant"].slice(0, args.top).to_pylist(),
-            "deviations": result["deviations"].to_pylist()}
-
-
-MINERS = {"dfg": _mine_dfg, "variants": _mine_variants, "discover": _mine_discover,
-          "conformance": _mine_conformance}
-
-
 def cmd_kpis(args, settings: Settings) -> int:
     """KPIs overall or by facility, supplier, department or category, per period if asked."""
-    from models import kpis
-    from models.filters import Filters
-    from models.store import open_store
-
-    chosen = Filters(start=args.since, end=args.until, facilities=tuple(args.facility or ()))
-    store = open_store(settings.db, read_only=True)
-    try:
-        table = kpis.kpis(store.cursor(), by=args.by, period=args.period, filters=chosen,
-                          ids=args.kpi or None)
-    finally:
-        store.close()
-    rows = table.to_pylist()
+    rows = operations.run(settings, "kpis", by=args.by, period=args.period, since=args.since,
+                          until=args.until, facilities=args.facility, kpi=args.kpi)
     if args.json:
         _print_json(rows)
     else:
@@ -368,19 +222,10 @@ def cmd_demo(args, settings: Settings) -> int:
 
 def cmd_export(args, settings: Settings) -> int:
     """Export the store (or the part the filters choose) as OCEL 2.0 SQLite or JSON, or one case notion as XES."""
-    from models import exports
-    from models.filters import Filters
-
-    chosen = Filters(start=args.since, end=args.until, facilities=tuple(args.facility or ()))
-    store = _open_for_reading(settings, "export")
     started = time.perf_counter()
-    try:
-        counts = exports.export(store.cursor(), args.format, args.out, object_type=args.object_type,
-                                filters=chosen)
-    except exports.ExportError as exc:
-        return _fail(args, str(exc), EXIT_USAGE)
-    finally:
-        store.close()
+    counts = operations.run(settings, "export", format=args.format, out=_absolute(args.out),
+                            object_type=args.object_type, since=args.since, until=args.until,
+                            facilities=args.facility)
     seconds = time.perf_counter() - started
     if args.json:
         _print_json({"format": args.format, "out": str(args.out), "seconds": round(seconds, 2), **counts})
@@ -392,15 +237,7 @@ def cmd_export(args, settings: Settings) -> int:
 
 def cmd_audit_pack(args, settings: Settings) -> int:
     """Write one case's evidence as a zip: trail, documents, control findings, spans, OCEL 2.0 log, manifest."""
-    from models import exports
-
-    store = _open_for_reading(settings, "audit pack")
-    try:
-        manifest = exports.write_audit_pack(store.cursor(), args.object_id, args.out)
-    except exports.ExportError as exc:
-        return _fail(args, str(exc), EXIT_USAGE)
-    finally:
-        store.close()
+    manifest = operations.run(settings, "audit_pack", object_id=args.object_id, out=_absolute(args.out))
     if args.json:
         _print_json({"out": str(args.out), **manifest})
     else:
@@ -412,13 +249,7 @@ def cmd_audit_pack(args, settings: Settings) -> int:
 
 def cmd_audit_controls(args, settings: Settings) -> int:
     """Run every audit control over the store: each one's findings and their count."""
-    from models import exports
-
-    store = _open_for_reading(settings, "audit controls")
-    try:
-        found = {name: table.to_pylist() for name, table in exports.controls(store.cursor()).items()}
-    finally:
-        store.close()
+    found = operations.run(settings, "audit_controls")
     if args.json:
         _print_json({name: {"count": len(rows), "findings": rows} for name, rows in found.items()})
     else:
@@ -429,21 +260,6 @@ def cmd_audit_controls(args, settings: Settings) -> int:
             if len(rows) > 20:
                 print(f"  … {len(rows) - 20:,} more (--json lists every one)")
     return EXIT_OK
-
-
-def _open_for_reading(settings: Settings, what: str):
-    """The store, read-only; a clear error when a running server owns it (DuckDB lets no other
-    process open the file then)."""
-    from app.server_file import running_server
-    from models.store import StoreLockedError, open_store
-
-    server = running_server(settings.db)
-    if server:
-        raise StoreLockedError(
-            f"{settings.db} is owned by a running `p2pobs serve` (or `dashboard`) at {server}; "
-            f"`p2pobs {what}` reads the store file directly, which DuckDB refuses while that process "
-            "holds it. Stop the server (Ctrl+C), run this command, then start it again.")
-    return open_store(settings.db, read_only=True)
 
 
 # -- parser ------------------------------------------------------------------------------------
@@ -483,7 +299,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--facility", action="append", help="only this facility (repeatable)")
 
     p = command("mine", cmd_mine, db=True, json_out=True)
-    p.add_argument("what", choices=sorted(MINERS), help="what to mine")
+    p.add_argument("what", choices=operations.MINED, help="what to mine")
     p.add_argument("--object-type", help="case notion: invoice, po_line, purchase_order, … (default invoice)")
     p.add_argument("--top", type=_positive, default=50, help="variants: how many (default 50)")
     p.add_argument("--source", choices=("variants", "dfg"), default="variants",
@@ -577,13 +393,17 @@ def _positive(text: str) -> int:
     return value
 
 
-def _post_json(url: str, body: dict) -> dict:
-    import urllib.request
+def _absolute(path: str) -> str:
+    """A path as the server that may run the command sees it: absolute."""
+    return str(Path(path).resolve())
 
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=3600) as reply:
-        return json.loads(reply.read())
+
+def _as_given(path: str, given: dict[str, str]) -> str:
+    """`path` (absolute) as the user named it or the folder it is in."""
+    for absolute, typed in given.items():
+        if path == absolute or path.startswith(absolute + os.sep):
+            return typed + path[len(absolute):]
+    return path
 
 
 def _print_table(rows: list[dict]) -> None:

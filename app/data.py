@@ -59,3 +59,10 @@ def _cached():
     # Made on first use, inside the running app: a cache made at import, before the Streamlit
     # runtime exists, would not belong to it.
     return st.cache_data(max_entries=512, show_spinner=False)(_compute)
+
+
+def deferred(fn, *args):
+    """`fn(cursor, *args)` from models/, run only when called: a download button's data, made
+    when the viewer clicks rather than on every page view."""
+    owner = store()
+    return lambda: fn(owner.cursor(), *args)

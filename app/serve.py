@@ -4,7 +4,8 @@ DuckDB lets one process hold a database file, so everything that reads or writes
 here: the Streamlit app is mounted as an ASGI app (`st.App`) beside the ingest API, the OTLP
 receiver listens on its own port, and pages read through per-thread cursors. Readers see
 committed loads only, so a page open during a large ingest never meets a lock error. The
-server file beside the database tells CLI commands in other shells where to send their work.
+server file beside the database tells CLI commands in other shells where to send their work
+(`/api/<operation>`, see app/operations.py).
 """
 
 from __future__ import annotations
@@ -24,15 +25,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import data, dead_letters
+from app import data, operations
 from app.inbox import watch_inbox
-from app.ingest import ingest
+from app.operations import EXIT_STORE, EXIT_USAGE
 from app.server_file import announced
-from collectors.errors import MappingError
 from collectors.receiver import TRACES_PATH, ReceiverConfig, traces_route
-from models import health
 from models.settings import Settings
-from models.store import Store
+from models.store import Store, StoreError
 from models.write_queue import WriteQueue
 
 DASHBOARD = Path(__file__).with_name("dashboard.py")
@@ -57,52 +56,28 @@ def dashboard_app(store: Store) -> st.App:
     apply_streamlit_config()
     data.use_store(store)
 
-    async def stats(request: Request) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(health.counts, store.cursor()))
-
-    async def ingest_paths(request: Request) -> JSONResponse:
-        body = await request.json()
-        paths, mapping = body.get("paths"), body.get("mapping")
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-            return JSONResponse({"error": "body must be {\"paths\": [\"/abs/path\", …], \"mapping\": null}"},
-                                status_code=400)
-        summary = await run_in_threadpool(ingest, store, paths, mapping)
-        return JSONResponse(summary.as_dict())
-
-    async def letters(request: Request) -> JSONResponse:
-        q = request.query_params
+    async def operation(request: Request) -> JSONResponse:
+        """`POST /api/<operation>` with the operation's parameters as a JSON object (or GET with
+        none): what the CLI runs in another shell while this process owns the store."""
+        name = request.path_params["operation"]
         try:
-            limit = int(q.get("limit", dead_letters.DEFAULT_LIMIT))
+            params = await request.json() if request.method == "POST" else {}
         except ValueError:
-            return JSONResponse({"error": f"limit: {q['limit']!r} is not a whole number"}, status_code=400)
-        return JSONResponse(await run_in_threadpool(
-            dead_letters.listing, store, q.get("source"), q.get("reason"),
-            q.get("all", "").lower() in ("1", "true", "yes"), limit))
-
-    async def letter(request: Request) -> JSONResponse:
+            params = None
+        if not isinstance(params, dict):
+            return _refusal("the body must be a JSON object of the operation's parameters", EXIT_USAGE, 400)
         try:
-            return JSONResponse(await run_in_threadpool(dead_letters.shown, store, request.path_params["letter_id"]))
-        except LookupError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=404)
+            return JSONResponse(await run_in_threadpool(operations.run_here, store, name, params))
+        except operations.Refused as exc:
+            return _refusal(str(exc), exc.exit_status, 404 if name not in operations.OPERATIONS else 400)
+        except StoreError as exc:
+            return _refusal(str(exc), EXIT_STORE, 503)
 
-    async def replay(request: Request) -> JSONResponse:
-        body = await request.json()
-        mapping, source = body.get("mapping"), body.get("source")
-        if not isinstance(mapping, str) or not (source is None or isinstance(source, str)):
-            return JSONResponse({"error": "body must be {\"mapping\": \"/abs/path.toml\", \"source\": null}"},
-                                status_code=400)
-        try:
-            return JSONResponse(await run_in_threadpool(dead_letters.replay, store, mapping, source))
-        except MappingError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    return st.App(str(DASHBOARD), routes=[Route("/api/{operation}", operation, methods=["GET", "POST"])])
 
-    return st.App(str(DASHBOARD), routes=[
-        Route("/api/stats", stats),
-        Route("/api/ingest", ingest_paths, methods=["POST"]),
-        Route("/api/deadletters", letters),
-        Route("/api/deadletters/replay", replay, methods=["POST"]),
-        Route("/api/deadletters/{letter_id}", letter),
-    ])
+
+def _refusal(message: str, exit_status: int, http_status: int) -> JSONResponse:
+    return JSONResponse({"error": message, "exit_status": exit_status}, status_code=http_status)
 
 
 def receiver_app(writer: WriteQueue, settings: Settings) -> Starlette:

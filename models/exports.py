@@ -425,7 +425,7 @@ def case_objects(con, object_id: str) -> list[str]:
 
 
 def write_audit_pack(con, object_id: str, path) -> dict:
-    """Write the evidence for one case as a zip at `path`: trail.csv (audit.case_trail),
+    """Write the evidence for one case as a zip at `path` (or into a binary file object): trail.csv (audit.case_trail),
     documents.json (the case's objects, their attributes and changes over time), controls.json
     (every control finding that involves them), spans.json (the spans that carried its events),
     case.ocel.json (OCEL 2.0 JSON of those objects, their events and the objects those events
@@ -449,6 +449,13 @@ def write_audit_pack(con, object_id: str, path) -> dict:
             info.create_system = 3
             z.writestr(info, data)
     return manifest
+
+
+def audit_pack(con, object_id: str) -> bytes:
+    """`write_audit_pack` as bytes, for a download."""
+    buf = io.BytesIO()
+    write_audit_pack(con, object_id, buf)
+    return buf.getvalue()
 
 
 def content_hash(files: list[dict]) -> str:

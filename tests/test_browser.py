@@ -1,11 +1,17 @@
 """The whole app in a real headless Chromium: `p2pobs demo` serves, every page renders, no error box."""
 
+import csv
+import hashlib
+import io
+import json
 import shutil
-from pathlib import Path
+import zipfile
 
 import pytest
 
 from conftest import ROOT, Server
+from models import exports
+from models import vocabulary as v
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -56,3 +62,25 @@ def test_every_page_renders_in_a_real_browser(demo, browser, path, title):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert "Accepted" in "".join(demo.output)   # the demo collected before serving
     page.close()
+
+
+def test_case_explorer_downloads_an_audit_pack_that_verifies(demo, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{demo.url}/cases?case=INV-")
+    page.get_by_role("heading", name="Case explorer").wait_for(timeout=60_000)
+    wait_until_rendered(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download audit pack").click()
+    pack = tmp_path / download.value.suggested_filename
+    download.value.save_as(pack)
+    page.close()
+
+    with zipfile.ZipFile(pack) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        assert manifest["case"].startswith("INV-")
+        assert pack.name == f"{manifest['case']}-audit-pack.zip"
+        for f in manifest["files"]:
+            assert hashlib.sha256(z.read(f["name"])).hexdigest() == f["sha256"], f["name"]
+        trail = list(csv.DictReader(io.StringIO(z.read("trail.csv").decode())))
+    assert manifest["content_sha256"] == exports.content_hash(manifest["files"])
+    assert v.RECEIVE_INVOICE in {row["activity"] for row in trail}

@@ -259,7 +259,7 @@ def test_cli_exports_and_packs(tmp_path, capsys, network):
     assert counts["four_eyes"] == len(manifest["truths"]["four_eyes_violation"]["invoices_approved_on_own_orders"]["ids"])
 
 
-def test_cli_export_while_a_server_owns_the_store_says_so(tmp_path, capsys):
+def test_cli_export_names_a_server_that_owns_the_store_but_does_not_answer(tmp_path, capsys):
     from app.server_file import server_file
 
     db = tmp_path / "p2p.duckdb"
@@ -267,4 +267,5 @@ def test_cli_export_while_a_server_owns_the_store_says_so(tmp_path, capsys):
     server_file(str(db)).write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": os.getpid()}))
     assert main(["export", "--db", str(db), "--format", "ocel2-sqlite", "--out", str(tmp_path / "o.sqlite")]) == 3
     err = capsys.readouterr().err
-    assert "p2pobs serve" in err and "Stop the server" in err
+    assert "http://127.0.0.1:1" in err and "does not answer" in err
+    assert not (tmp_path / "o.sqlite").exists()

@@ -4,7 +4,7 @@ integration service carried it, and the evidence to export."""
 import streamlit as st
 
 from app import charts, data
-from models import audit, cases, controls
+from models import audit, cases, controls, exports
 
 st.title("Case explorer")
 st.caption("Find a case by purchase order, invoice, requisition or supplier id, or by a person.")
@@ -26,7 +26,14 @@ rows = pick.selection.rows if pick and pick.selection else []
 case = found.to_pylist()[rows[0] if rows else 0]
 st.query_params["case"] = case["object_id"]
 
-st.header(f"{case['object_type'].replace('_', ' ')} {case['object_id']}")
+title, download = st.columns([3, 1], vertical_alignment="bottom")
+title.header(f"{case['object_type'].replace('_', ' ')} {case['object_id']}")
+download.download_button(
+    "Download audit pack", data.deferred(exports.audit_pack, case["object_id"]),
+    file_name=f"{case['object_id']}-audit-pack.zip", mime="application/zip", on_click="ignore",
+    icon=":material/download:",
+    help="A zip of this case's trail, documents, control findings and spans, an OCEL 2.0 log of "
+         "it, and a manifest with the sha256 of each file and one content hash over them all.")
 trail = data.load(audit.case_trail, case["object_id"])
 left, middle, right = st.columns(3)
 left.metric("Events in the trail", f"{trail.num_rows:,}")
