@@ -69,6 +69,11 @@ def kpi_change(change: float | None, unit: str) -> str | None:
     return f"{change:+,.1f}"
 
 
+def unchanged(change: str | None) -> bool:
+    """A formatted change that shows no change at all (+0.0 pts, +$0)."""
+    return change is not None and not any(c in "123456789" for c in change)
+
+
 def kpi_table(table, ids) -> list[dict]:
     """KPI rows (kpi, group, value, unit, name) as one row per group with a formatted column per
     KPI, in the order of `ids`: the grid an executive compares facilities or suppliers in."""

@@ -152,13 +152,23 @@ def test_overview_tiles_are_the_kpi_headline_and_follow_the_filters(loaded_store
     assert not at.exception
     headline = kpis.headline(loaded_store.cursor())
     shown = _metrics(at)
+    deltas = {m.label: m.delta for m in at.metric}
     for tile in headline:
         assert shown[tile["name"]] == formats.kpi_value(tile["value"], tile["unit"])
+        assert deltas[tile["name"]] == formats.kpi_change(tile["change"], tile["unit"])
 
     [m for m in at.sidebar.multiselect if m.label == "Facility"][0].set_value(["MHS-NYC"]).run()
     narrowed = kpis.headline(loaded_store.cursor(), filters=Filters(facilities=("MHS-NYC",)))
     cycle = [t for t in narrowed if t["kpi"] == "cycle_time"][0]
     assert _metrics(at)["Invoice cycle time"] == formats.kpi_value(cycle["value"], cycle["unit"])
+
+
+def test_a_change_that_rounds_to_nothing_reads_as_unchanged():
+    from app.formats import kpi_change, unchanged
+
+    assert unchanged(kpi_change(0.00004, "%")) and unchanged(kpi_change(-0.2, "money"))
+    assert not unchanged(kpi_change(-0.001, "%")) and not unchanged(kpi_change(1567.0, "money"))
+    assert not unchanged(None)
 
 
 def test_invoices_page_reports_blocks_and_aging_as_of_the_close(loaded_store, dashboard):

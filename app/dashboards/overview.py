@@ -19,10 +19,12 @@ st.caption("Each tile: the latest full month in the selection against the month 
 
 for row in (tiles[:4], tiles[4:]):
     for column, t in zip(st.columns(4), row):
+        change = formats.kpi_change(t["change"], t["unit"])
+        flat = formats.unchanged(change)   # neither better nor worse: no arrow, no colour
         column.metric(
-            t["name"], formats.kpi_value(t["value"], t["unit"]),
-            delta=formats.kpi_change(t["change"], t["unit"]),
-            delta_color="normal" if t["good"] == "up" else "inverse",
+            t["name"], formats.kpi_value(t["value"], t["unit"]), delta=change,
+            delta_color="off" if flat else "normal" if t["good"] == "up" else "inverse",
+            delta_arrow="off" if flat else "auto",
             chart_data=t["series"], chart_type="line", border=True,
             help=f"{kpis.BY_ID[t['kpi']].formula} — {t['month']:%B %Y}" if t["month"] else None)
 
