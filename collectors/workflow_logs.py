@@ -51,9 +51,8 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     translator = Translator(mapping, CSV, header)
     try:
         chunks = [(2, text[header_end:])]
-        for line, block in _prefetch(_chain(chunks, blocks)):
-            if block:
-                yield _csv_batch(translator, source, header, delimiter, line, block, context)
+        yield from _prefetch(_csv_batch(translator, source, header, delimiter, line, block, context)
+                             for line, block in _prefetch(_chain(chunks, blocks)) if block)
     finally:
         translator.close()
 
@@ -64,13 +63,9 @@ def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS)
     encoding = encoding_of(path, mapping.encoding)
     translator = Translator(mapping, JSONL)
     try:
-        for first_line, block in _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
-            lines = block.split("\n")
-            if block.endswith("\n"):
-                lines.pop()
-            src = pa.table({"_line": pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64)),
-                            "_raw": pa.array(lines, pa.string())})
-            yield _jsonl_batch(translator, source, src)
+        blocks = _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows)))
+        yield from _prefetch(_jsonl_batch(translator, source, _jsonl_lines(first_line, block))
+                             for first_line, block in blocks)
     finally:
         translator.close()
 
@@ -157,6 +152,14 @@ def _csv_rows(header: list[str], delimiter: str, first_line: int, block: str):
 
 
 # -- JSONL --------------------------------------------------------------------------------------
+def _jsonl_lines(first_line: int, block: str) -> pa.Table:
+    lines = block.split("\n")
+    if block.endswith("\n"):
+        lines.pop()
+    return pa.table({"_line": pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64)),
+                     "_raw": pa.array(lines, pa.string())})
+
+
 def _jsonl_batch(tr: Translator, source: str, src: pa.Table) -> Batch:
     con = tr.con
     con.register("lines", src)
@@ -229,8 +232,9 @@ def _block_bytes(path: str | Path, encoding: str, batch_rows: int) -> int:
 
 
 def _prefetch(items: Iterator, depth: int = 1) -> Iterator:
-    """`items`, with the next ones read and decoded by a thread while the caller maps the current
-    one (file reads and UTF-8 decoding release the GIL, as DuckDB does). At most `depth` items
+    """`items`, with the next ones made by a thread while the caller uses the current one: blocks
+    read and decoded while the previous one is translated, batches translated while the store
+    writes the previous one (file reads, UTF-8 decoding and DuckDB release the GIL). At most `depth` items
     wait, so memory stays bounded by the batch size; errors arrive in order, where they happened."""
     done = object()
     box: queue.Queue = queue.Queue(maxsize=depth)
