@@ -189,6 +189,11 @@ def test_invoices_page_reports_blocks_and_aging_as_of_the_close(loaded_store, da
     discounts = kpis.discount_at_risk(loaded_store.cursor(), as_of)
     assert _metrics(at)["Cash discount at risk"] == formats.money(sum(discounts.column("discount").to_pylist()))
 
+    at.date_input[0].set_value(day.replace(year=day.year - 10)).run()   # before the first invoice
+    assert _metrics(at)["Open exceptions"] == "0" and not at.exception
+    assert {"No match exception was open at that moment.", "Nothing was blocked at that moment."} <= \
+           {s.value for s in at.success}
+
 
 def test_a_category_filter_narrows_the_kpis_to_that_spend(loaded_store, dashboard):
     from app import formats

@@ -33,8 +33,11 @@ tiles[3].metric("Oldest block", formats.duration(max(blocked.column("age_days").
                 if blocked.num_rows else "–")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.aging_bars(aging, title=f"How old are the open exceptions on {day:%d %b %Y}?"),
-                  width="stretch")
+if sum(aging.column("exceptions").to_pylist()):
+    left.plotly_chart(charts.aging_bars(aging, title=f"How old are the open exceptions on {day:%d %b %Y}?"),
+                      width="stretch")
+else:
+    left.success("No match exception was open at that moment.")
 if blocked.num_rows:
     right.plotly_chart(charts.bars(data.load(kpis.blocked_summary, "holder", as_of, filters=chosen),
                                    x="amount", y="holder",
