@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -22,6 +23,7 @@ import pyarrow as pa
 from lxml import etree
 
 from collectors.errors import UnreadableSource
+from collectors.json_stream import JSONStreamError, members
 from collectors.log_values import Clock, as_json, ts_array, typed
 from collectors.mappings import Mapping
 from models.batches import Batch, dead_letters
@@ -53,25 +55,20 @@ class OcelObject:
 
 
 def read_ocel(path: str | Path, mapping: Mapping | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
-    """The batches of the OCEL log at `path`, whichever of its formats it is in."""
+    """The batches of the OCEL log at `path`, whichever of its formats it is in, read as a
+    stream: memory follows `batch_rows`, not the size of the file."""
     source = str(path)
     kind = ocel_format(path)
     clock = Clock(mapping.timezone if mapping else "UTC")
-    if kind == "sqlite":
-        objects, events = _sqlite(path, clock)
-    elif kind == "xml":
-        objects, events = _xml(path, clock)
-    elif kind in ("json2", "json1"):
-        try:
-            with open(path, "rb") as f:
-                doc = json.load(f)
-        except (ValueError, OSError) as exc:
-            raise UnreadableSource(f"{source}: not readable as OCEL JSON ({exc})") from exc
-        objects, events = (_json2(doc, clock) if kind == "json2" else _json1(doc, clock))
-    else:
+    readers = {"sqlite": _sqlite, "xml": _xml, "json2": _json2, "json1": _json1}
+    if kind not in readers:
         raise UnreadableSource(f"{source}: not an OCEL log (expected OCEL 2.0 SQLite, JSON or XML, "
                                "or OCEL 1.0 JSON)")
-    yield from _batches(source, objects, events, mapping, clock, batch_rows)
+    try:
+        yield from _batches(source, readers[kind](path, clock), mapping, clock, batch_rows)
+    except (JSONStreamError, UnicodeDecodeError, OSError, sqlite3.Error) as exc:
+        raise UnreadableSource(f"{source}: not readable as OCEL {kind.removesuffix('2').removesuffix('1').upper()} "
+                               f"({exc})") from exc
 
 
 def ocel_format(path: str | Path) -> str | None:
@@ -188,7 +185,7 @@ def _sqlite(path, clock: Clock):
     except sqlite3.Error as exc:
         con.close()
         raise UnreadableSource(f"{source}: not readable as OCEL SQLite ({exc})") from exc
-    return objs, events()
+    return chain(objs, events())
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -197,56 +194,80 @@ def _declared(types: list | None) -> dict[str, dict[str, str]]:
             for t in types or [] if isinstance(t, dict)}
 
 
-def _json2(doc: dict, clock: Clock):
-    otypes, etypes = _declared(doc.get("objectTypes")), _declared(doc.get("eventTypes"))
-    objects = []
-    for n, o in enumerate(doc.get("objects") or [], 1):
-        if not isinstance(o, dict):
-            objects.append(OcelObject(f"object {n}", None, None, raw=json.dumps(o)))
+def _json2(path, clock: Clock) -> Iterator[OcelObject | OcelEvent]:
+    """OCEL 2.0 JSON, streamed: objects and events as they come. Their typed values need the
+    declared types; a file that declares them after its objects or events is read twice."""
+    types: dict[str, dict] = {}
+    later = set()
+    for key, entries in members(path, {"objects", "events"}):
+        if key in ("objectTypes", "eventTypes"):
+            types[key] = _declared(entries)
+        elif key in ("objects", "events"):
+            if len(types) < 2:
+                later.add(key)   # left unread; the second pass takes it
+            else:
+                yield from _json2_records(key, entries, types, clock)
+    if later:
+        for key, entries in members(path, {"objects", "events"}):
+            if key in later:
+                yield from _json2_records(key, entries, types, clock)
+
+
+def _json2_records(key: str, entries, types: dict, clock: Clock) -> Iterator[OcelObject | OcelEvent]:
+    entries = entries if isinstance(entries, (Iterator, list)) else ()
+    record = _json2_object if key == "objects" else _json2_event
+    kinds = types.get("objectTypes" if key == "objects" else "eventTypes", {})
+    for n, entry in enumerate(entries, 1):
+        yield record(n, entry, kinds, clock)
+
+
+def _json2_object(n: int, o, kinds_of: dict, clock: Clock) -> OcelObject:
+    if not isinstance(o, dict):
+        return OcelObject(f"object {n}", None, None, raw=json.dumps(o))
+    kinds = kinds_of.get(o.get("type"), {})
+    values = [(a.get("time"), a.get("name"), typed(a.get("value"), kinds.get(a.get("name"), "string"), clock))
+              for a in o.get("attributes") or []]
+    rels = [(r.get("objectId"), r.get("qualifier")) for r in o.get("relationships") or []]
+    return OcelObject(f"object {n}", o.get("id"), o.get("type"), values, rels,
+                      raw=lambda: json.dumps(o, ensure_ascii=False))
+
+
+def _json2_event(n: int, e, kinds_of: dict, clock: Clock) -> OcelEvent:
+    if not isinstance(e, dict):
+        return OcelEvent(f"event {n}", None, None, None, {}, [], raw=json.dumps(e))
+    kinds = kinds_of.get(e.get("type"), {})
+    attrs = {a.get("name"): typed(a.get("value"), kinds.get(a.get("name"), "string"), clock)
+             for a in e.get("attributes") or []}
+    rels = [(r.get("objectId"), r.get("qualifier")) for r in e.get("relationships") or []]
+    return OcelEvent(f"event {n}", e.get("id"), e.get("type"), e.get("time"), attrs, rels,
+                     raw=lambda: json.dumps(e, ensure_ascii=False))
+
+
+def _json1(path, clock: Clock) -> Iterator[OcelObject | OcelEvent]:
+    """OCEL 1.0 JSON, streamed: `ocel:objects` / `ocel:events` maps; `ocel:global-*` keys are optional."""
+    for key, entries in members(path, {"ocel:objects", "ocel:events"}):
+        if key not in ("ocel:objects", "ocel:events"):
             continue
-        kinds = otypes.get(o.get("type"), {})
-        values = [(a.get("time"), a.get("name"), typed(a.get("value"), kinds.get(a.get("name"), "string"), clock))
-                  for a in o.get("attributes") or []]
-        rels = [(r.get("objectId"), r.get("qualifier")) for r in o.get("relationships") or []]
-        objects.append(OcelObject(f"object {n}", o.get("id"), o.get("type"), values, rels,
-                                  raw=lambda o=o: json.dumps(o, ensure_ascii=False)))
-
-    def events():
-        for n, e in enumerate(doc.get("events") or [], 1):
-            if not isinstance(e, dict):
-                yield OcelEvent(f"event {n}", None, None, None, {}, [], raw=json.dumps(e))
-                continue
-            kinds = etypes.get(e.get("type"), {})
-            attrs = {a.get("name"): typed(a.get("value"), kinds.get(a.get("name"), "string"), clock)
-                     for a in e.get("attributes") or []}
-            rels = [(r.get("objectId"), r.get("qualifier")) for r in e.get("relationships") or []]
-            yield OcelEvent(f"event {n}", e.get("id"), e.get("type"), e.get("time"), attrs, rels,
-                            raw=lambda e=e: json.dumps(e, ensure_ascii=False))
-    return objects, events()
+        pairs = entries if isinstance(entries, Iterator) else (entries.items() if isinstance(entries, dict) else ())
+        for n, (oid, o) in enumerate(pairs, 1):
+            yield _json1_object(n, oid, o) if key == "ocel:objects" else _json1_event(n, oid, o)
 
 
-def _json1(doc: dict, clock: Clock):
-    """OCEL 1.0 JSON: `ocel:events` / `ocel:objects` maps; `ocel:global-*` keys are optional."""
-    objects = []
-    for n, (oid, o) in enumerate((doc.get("ocel:objects") or {}).items(), 1):
-        if not isinstance(o, dict):
-            objects.append(OcelObject(f"object {n}", oid, None, raw=json.dumps({oid: o})))
-            continue
-        values = [(None, k, _native(v)) for k, v in (o.get("ocel:ovmap") or {}).items()]
-        objects.append(OcelObject(f"object {n}", oid, o.get("ocel:type"), values, [],
-                                  raw=lambda oid=oid, o=o: json.dumps({oid: o}, ensure_ascii=False)))
+def _json1_object(n: int, oid: str, o) -> OcelObject:
+    if not isinstance(o, dict):
+        return OcelObject(f"object {n}", oid, None, raw=json.dumps({oid: o}))
+    values = [(None, k, _native(v)) for k, v in (o.get("ocel:ovmap") or {}).items()]
+    return OcelObject(f"object {n}", oid, o.get("ocel:type"), values, [],
+                      raw=lambda: json.dumps({oid: o}, ensure_ascii=False))
 
-    def events():
-        for n, (eid, e) in enumerate((doc.get("ocel:events") or {}).items(), 1):
-            if not isinstance(e, dict):
-                yield OcelEvent(f"event {n}", eid, None, None, {}, [], raw=json.dumps({eid: e}))
-                continue
-            attrs = {k: _native(v) for k, v in (e.get("ocel:vmap") or {}).items()}
-            omap = e.get("ocel:omap") or []
-            yield OcelEvent(f"event {n}", eid, e.get("ocel:activity"), e.get("ocel:timestamp"), attrs,
-                            [(o, None) for o in omap],
-                            raw=lambda eid=eid, e=e: json.dumps({eid: e}, ensure_ascii=False))
-    return objects, events()
+
+def _json1_event(n: int, eid: str, e) -> OcelEvent:
+    if not isinstance(e, dict):
+        return OcelEvent(f"event {n}", eid, None, None, {}, [], raw=json.dumps({eid: e}))
+    attrs = {k: _native(v) for k, v in (e.get("ocel:vmap") or {}).items()}
+    return OcelEvent(f"event {n}", eid, e.get("ocel:activity"), e.get("ocel:timestamp"), attrs,
+                     [(o, None) for o in e.get("ocel:omap") or []],
+                     raw=lambda: json.dumps({eid: e}, ensure_ascii=False))
 
 
 def _native(value):
@@ -254,19 +275,17 @@ def _native(value):
 
 
 # -- XML ----------------------------------------------------------------------------------------
-def _xml(path, clock: Clock):
+def _xml(path, clock: Clock) -> Iterator[OcelObject | OcelEvent]:
+    """OCEL 2.0 XML, streamed in file order (the schema puts the type declarations first)."""
     source = str(path)
-    otypes: dict[str, dict[str, str]] = {}
-    etypes: dict[str, dict[str, str]] = {}
-    objects: list[OcelObject] = []
-    event_elems: list[OcelEvent] = []
+    types: dict[str, dict[str, dict[str, str]]] = {"object-type": {}, "event-type": {}}
     n_obj = n_ev = 0
     try:
         for _, elem in etree.iterparse(str(path), events=("end",), huge_tree=True, remove_comments=True,
                                        tag=("object-type", "event-type", "object", "event")):
             tag = elem.tag
-            if tag in ("object-type", "event-type"):
-                (otypes if tag == "object-type" else etypes)[elem.get("name")] = {
+            if tag in types:
+                types[tag][elem.get("name")] = {
                     a.get("name"): a.get("type", "string") for a in elem.iterfind("attributes/attribute")}
                 continue
             parent = elem.getparent()
@@ -274,83 +293,46 @@ def _xml(path, clock: Clock):
                 continue          # <objects> inside an object or event holds relationships, not objects
             raw = etree.tostring(elem, encoding="unicode", with_tail=False).strip()
             rels = [(r.get("object-id"), r.get("qualifier")) for r in elem.iterfind("objects/relationship")]
+            kinds = types[f"{tag}-type"].get(elem.get("type"), {})
             if tag == "object":
                 n_obj += 1
-                kinds = otypes.get(elem.get("type"), {})
                 values = [(a.get("time"), a.get("name"), typed(a.text or "", kinds.get(a.get("name"), "string"), clock))
                           for a in elem.iterfind("attributes/attribute")]
-                objects.append(OcelObject(f"object {n_obj}", elem.get("id"), elem.get("type"), values, rels, raw=raw))
+                yield OcelObject(f"object {n_obj}", elem.get("id"), elem.get("type"), values, rels, raw=raw)
             else:
                 n_ev += 1
-                kinds = etypes.get(elem.get("type"), {})
                 attrs = {a.get("name"): typed(a.text or "", kinds.get(a.get("name"), "string"), clock)
                          for a in elem.iterfind("attributes/attribute")}
-                event_elems.append(OcelEvent(f"event {n_ev}", elem.get("id"), elem.get("type"), elem.get("time"),
-                                             attrs, rels, raw=raw))
+                yield OcelEvent(f"event {n_ev}", elem.get("id"), elem.get("type"), elem.get("time"),
+                                attrs, rels, raw=raw)
             elem.clear()
             while elem.getprevious() is not None:
                 del parent[0]
-    except (etree.XMLSyntaxError, OSError) as exc:
+    except etree.XMLSyntaxError as exc:
         raise UnreadableSource(f"{source}: not readable as OCEL XML ({exc})") from exc
-    return objects, iter(event_elems)
 
 
 # -- records -> batches -------------------------------------------------------------------------
-def _batches(source: str, objects: list[OcelObject], events: Iterable[OcelEvent], mapping: Mapping | None,
+def _batches(source: str, records: Iterable[OcelObject | OcelEvent], mapping: Mapping | None,
              clock: Clock, batch_rows: int) -> Iterator[Batch]:
     system = mapping.system if mapping else SYSTEM
     activities = mapping.activities if mapping else {}
     actor_attr = mapping.actor if mapping else None
-    string = pa.string()
     bad: list[tuple] = []
-
     obj = {k: [] for k in ("object_id", "object_type", "attributes")}
     change = {k: [] for k in ("object_id", "ts", "attribute", "value")}
     o2o = {k: [] for k in ("source_id", "target_id", "qualifier")}
-    for o in objects:
-        if not o.id or not o.type:
-            bad.append((source, o.position, _text(o.raw), "no id, expected the object's id" if not o.id
-                        else "no type, expected the object's type"))
-            continue
-        first: dict[str, tuple] = {}
-        for time, name, value in o.values:
-            ts = clock.utc(time) if time is not None else None
-            if time is not None and ts is None:
-                bad.append((source, f"{o.position}, attribute {name}", _text(o.raw),
-                            f"time {json.dumps(str(time))} of attribute {name!r} is not an ISO 8601 time"))
-                continue
-            if ts is not None:
-                change["object_id"].append(o.id)
-                change["ts"].append(ts)
-                change["attribute"].append(name)
-                change["value"].append(json.dumps(value, ensure_ascii=False))
-            if value is not None and (name not in first or (ts is not None and first[name][0] is not None
-                                                             and ts < first[name][0])):
-                first[name] = (ts, value)
-        obj["object_id"].append(o.id)
-        obj["object_type"].append(o.type)
-        obj["attributes"].append(as_json({k: v for k, (_, v) in first.items()}))
-        for target, qualifier in o.objects:
-            if target:
-                o2o["source_id"].append(o.id)
-                o2o["target_id"].append(target)
-                o2o["qualifier"].append(qualifier)
-    n = len(obj["object_id"])
-    yield Batch(
-        object=pa.table({"object_id": pa.array(obj["object_id"], string),
-                         "object_type": pa.array(obj["object_type"], string),
-                         "source_system": pa.array([system] * n, string),
-                         "attributes": pa.array(obj["attributes"], string)}),
-        object_change=pa.table({"object_id": pa.array(change["object_id"], string), "ts": ts_array(change["ts"]),
-                                "attribute": pa.array(change["attribute"], string),
-                                "value": pa.array(change["value"], string)}),
-        object_object=pa.table({k: pa.array(v, string) for k, v in o2o.items()}))
-    del obj, change, o2o
-
     ev = {k: [] for k in ("event_id", "activity", "ts", "actor", "attributes", "flags", "source_order")}
     eo = {k: [] for k in ("event_id", "object_id", "qualifier")}
     order = 0
-    for e in events:
+    for record in records:
+        if isinstance(record, OcelObject):
+            _add_object(record, source, clock, obj, change, o2o, bad)
+            if len(obj["object_id"]) >= batch_rows:
+                yield _object_batch(obj, change, o2o, system, bad)
+                bad = []
+            continue
+        e = record
         order += 1
         ts = clock.utc(e.time) if e.time is not None else None
         reason = ("no id, expected the event's id" if not e.id else
@@ -377,7 +359,59 @@ def _batches(source: str, objects: list[OcelObject], events: Iterable[OcelEvent]
         if len(ev["event_id"]) >= batch_rows:
             yield _event_batch(ev, eo, system, bad)
             bad = []
+    if obj["object_id"]:
+        yield _object_batch(obj, change, o2o, system, [])
     yield _event_batch(ev, eo, system, bad)
+
+
+def _add_object(o: OcelObject, source: str, clock: Clock, obj: dict, change: dict, o2o: dict, bad: list) -> None:
+    """The object's row (attributes: each one's earliest value), its timed values as changes, its
+    links; or a dead letter."""
+    if not o.id or not o.type:
+        bad.append((source, o.position, _text(o.raw), "no id, expected the object's id" if not o.id
+                    else "no type, expected the object's type"))
+        return
+    first: dict[str, tuple] = {}
+    for time, name, value in o.values:
+        ts = clock.utc(time) if time is not None else None
+        if time is not None and ts is None:
+            bad.append((source, f"{o.position}, attribute {name}", _text(o.raw),
+                        f"time {json.dumps(str(time))} of attribute {name!r} is not an ISO 8601 time"))
+            continue
+        if ts is not None:
+            change["object_id"].append(o.id)
+            change["ts"].append(ts)
+            change["attribute"].append(name)
+            change["value"].append(json.dumps(value, ensure_ascii=False))
+        if value is not None and (name not in first or (ts is not None and first[name][0] is not None
+                                                         and ts < first[name][0])):
+            first[name] = (ts, value)
+    obj["object_id"].append(o.id)
+    obj["object_type"].append(o.type)
+    obj["attributes"].append(as_json({k: v for k, (_, v) in first.items()}))
+    for target, qualifier in o.objects:
+        if target:
+            o2o["source_id"].append(o.id)
+            o2o["target_id"].append(target)
+            o2o["qualifier"].append(qualifier)
+
+
+def _object_batch(obj: dict, change: dict, o2o: dict, system: str, bad: list) -> Batch:
+    string = pa.string()
+    n = len(obj["object_id"])
+    batch = Batch(
+        object=pa.table({"object_id": pa.array(obj["object_id"], string),
+                         "object_type": pa.array(obj["object_type"], string),
+                         "source_system": pa.array([system] * n, string),
+                         "attributes": pa.array(obj["attributes"], string)}),
+        object_change=pa.table({"object_id": pa.array(change["object_id"], string), "ts": ts_array(change["ts"]),
+                                "attribute": pa.array(change["attribute"], string),
+                                "value": pa.array(change["value"], string)}),
+        object_object=pa.table({k: pa.array(v, string) for k, v in o2o.items()}),
+        dead_letter=dead_letters(bad) if bad else None)
+    for v in (*obj.values(), *change.values(), *o2o.values()):
+        v.clear()
+    return batch
 
 
 def _event_batch(ev: dict, eo: dict, system: str, bad: list) -> Batch:

@@ -126,3 +126,56 @@ def test_a_file_that_is_not_ocel_is_unreadable_and_named():
         list(read_ocel(DATA / "not_an_ocel.sqlite"))
     with pytest.raises(UnreadableSource, match="not_an_ocel.sqlite"):
         plan([DATA / "not_an_ocel.sqlite"])
+
+
+def _reordered(src: Path, dst: Path, order: list[str]) -> Path:
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    dst.write_text(json.dumps({k: doc[k] for k in order if k in doc}), encoding="utf-8")
+    return dst
+
+
+def test_ocel2_json_declaring_its_types_last_reads_like_one_declaring_them_first(real_data, tmp_path):
+    src = real_data / "ocel20_example.jsonocel"
+    last = _reordered(src, tmp_path / "types_last.jsonocel", ["events", "objects", "eventTypes", "objectTypes"])
+    assert store_content(last, CET) == store_content(src, CET)
+
+
+def _large_ocel2_json(path: Path, events: int) -> Path:
+    """An OCEL 2.0 JSON log of `events` events, each naming its own order object."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"objectTypes": [{"name": "order", "attributes": [{"name": "total", "type": "float"}]}],'
+                ' "eventTypes": [{"name": "Pay", "attributes": [{"name": "amount", "type": "float"}]}],'
+                ' "objects": [')
+        f.write(",".join(json.dumps({"id": f"o{i}", "type": "order", "attributes": [
+            {"name": "total", "time": "2024-01-01T00:00:00Z", "value": str(i)}]}) for i in range(events)))
+        f.write('], "events": [')
+        f.write(",".join(json.dumps({"id": f"e{i}", "type": "Pay", "time": f"2024-01-01T00:{i % 60:02}:00Z",
+                                     "attributes": [{"name": "amount", "value": str(i)}],
+                                     "relationships": [{"objectId": f"o{i}", "qualifier": "paid"}]})
+                         for i in range(events)))
+        f.write("]}")
+    return path
+
+
+def _read_counting(path: Path, batch_rows: int) -> tuple[list[tuple[int, int]], int]:
+    """(objects, events) per batch, and the peak of Python memory while reading."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        sizes = [(b.tables()["object"].num_rows if "object" in b.tables() else 0,
+                  b.tables()["event"].num_rows if "event" in b.tables() else 0)
+                 for b in read_ocel(path, batch_rows=batch_rows)]
+        return sizes, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_ocel_json_is_read_in_batches_with_memory_bounded_by_the_batch_not_the_file(tmp_path):
+    small, small_peak = _read_counting(_large_ocel2_json(tmp_path / "small.jsonocel", 10_000), 2_000)
+    large_file = _large_ocel2_json(tmp_path / "large.jsonocel", 40_000)
+    large, large_peak = _read_counting(large_file, 2_000)
+    assert sum(o for o, _ in large) == sum(e for _, e in large) == 40_000
+    assert max(max(o, e) for o, e in large) == 2_000
+    assert large_peak < 1.3 * small_peak, (small_peak, large_peak)   # four times the file, same memory
+    assert large_peak < large_file.stat().st_size
