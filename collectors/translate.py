@@ -75,43 +75,58 @@ class Translator:
         return "json_object(" + ", ".join(f"{lit(k)}, {self._json(c)}" for k, c in attrs.items()) + ")"
 
     def _statements(self) -> dict[str, str]:
+        """The chunk's SQL: two materialised steps (`p`: one row per record with its event, time
+        and reason; `eo`: one row per record and object) and the small table `bad`; the outputs
+        read them directly, leaving out the lines in `bad`."""
         m = self.m
         not_blank = "true"
         if self.flavour == CSV:
             not_blank = " OR ".join(f"{ident(c)} <> ''" for c in self.columns) or "true"
         if m.event_id:
-            row_hash = "NULL"
+            event_id = f"{lit(m.system + ':')} || {self._text(m.event_id)}"
         elif self.flavour == CSV:
-            row_hash = "md5(concat_ws(chr(31), " + ", ".join([lit(m.system)] + [ident(c) for c in self.columns]) + "))"
+            event_id = "md5(concat_ws(chr(31), " + ", ".join([lit(m.system)] + [ident(c) for c in self.columns]) + "))"
         else:
-            row_hash = f"md5({lit(m.system)} || chr(31) || trim(_raw))"
-        zone = (f"coalesce({self._text(m.timezone_column)}, {lit(m.timezone)})" if m.timezone_column
-                else lit(m.timezone))
-        objects = "".join(f", {self._raw_cell(o.id)} AS o{i}, {self._object(o.attributes)} AS o{i}_attrs"
-                          + "".join(f", {self._json(c)} AS o{i}_a{j}" for j, c in enumerate(o.attributes.values()))
+            event_id = f"md5({lit(m.system)} || chr(31) || trim(_raw))"
+        # Each attribute column becomes JSON once (_j<n>), however many objects record it.
+        attr_columns = list(dict.fromkeys([*m.attributes.values(), *(c for o in m.objects for c in o.attributes.values())]))
+        j = {c: f"_j{n}" for n, c in enumerate(attr_columns)}
+
+        def obj(attrs: dict[str, str]) -> str:
+            if not attrs:
+                return "'{}'::JSON"
+            return "json_object(" + ", ".join(f"{lit(k)}, {j[c]}" for k, c in attrs.items()) + ")"
+
+        objects = "".join(f", {self._raw_cell(o.id)} AS o{i}, {obj(o.attributes)} AS o{i}_attrs"
+                          + "".join(f", {j[c]} AS o{i}_a{k}" for k, c in enumerate(o.attributes.values()))
                           for i, o in enumerate(m.objects))
+        jsons = "".join(f", {self._json(c)} AS {j[c]}" for c in attr_columns)
         if self.flavour == JSONL:
             paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
-            source = f"(SELECT *, json_extract_string(_raw, [{paths}]) AS _xs, json_extract(_raw, [{paths}]) AS _js FROM src)"
+            # one JSON parse per line: the values as JSON, their text taken from those
+            source = f"""(SELECT *, list_transform(_js, lambda x: x ->> '$') AS _xs FROM (
+                             SELECT _line, _raw, json_extract(_raw, [{paths}]) AS _js FROM src
+                             WHERE trim(_raw) <> '' AND json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{'))"""
         else:
             source = "src"
-        stage = f"""
-            CREATE OR REPLACE TEMP TABLE s AS
-            SELECT _line, {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
-                   {zone} AS zone, {self._text(m.event_id)} AS key, {self._text(m.facility)} AS fac_src,
-                   {self._text(m.actor)} AS actor, {self._text(m.actor_kind)} AS ak_src,
-                   {self._object(m.attributes)} AS attributes, {row_hash} AS row_hash {objects}
-            FROM {source} WHERE {not_blank}"""
 
         fmt = m.timestamp_format
+        zone_known = bool(self.con.sql("SELECT count(*) FROM zones WHERE name = $z", params={"z": m.timezone}).fetchall()[0][0])
+        if m.timezone_column:
+            zone = f"coalesce({self._text(m.timezone_column)}, {lit(m.timezone)})"
+            zone_ok, zone_name, zones_join = "z.name IS NOT NULL", "coalesce(z.name, 'UTC')", "LEFT JOIN zones z ON z.name = s.zone"
+        else:
+            zone = lit(m.timezone)
+            zone_ok, zone_name, zones_join = ("true", lit(m.timezone), "") if zone_known else ("false", "'UTC'", "")
         if fmt and ("%z" in fmt or "%Z" in fmt):
             parse = f"timezone('UTC', try_strptime(ts_text, {lit(fmt)}))"
             has_offset = "true"
         else:
             naive = f"try_strptime(ts_text, {lit(fmt)})" if fmt else "try_cast(ts_text AS TIMESTAMP)"
             has_offset = "false" if fmt else f"regexp_matches(ts_text, {lit(OFFSET)})"
-            parse = (f"CASE WHEN {has_offset} THEN timezone('UTC', try_cast(ts_text AS TIMESTAMPTZ)) "
-                     f"ELSE timezone('UTC', timezone(coalesce(z.name, 'UTC'), {naive})) END")
+            local = naive if zone_name == "'UTC'" else f"timezone('UTC', timezone({zone_name}, {naive}))"
+            parse = (local if has_offset == "false" else
+                     f"CASE WHEN {has_offset} THEN timezone('UTC', try_cast(ts_text AS TIMESTAMPTZ)) ELSE {local} END")
         expected = f"format {fmt}" if fmt else "ISO 8601, e.g. 2024-03-31 14:05:00 or 2024-03-31T14:05:00+02:00"
         tz_col = m.timezone_column or "timezone"
         reasons = [
@@ -129,67 +144,74 @@ class Translator:
         parsed = f"""
             CREATE OR REPLACE TEMP TABLE p AS
             SELECT *, {reason} AS reason FROM (
-                SELECT s.*, z.name IS NOT NULL AS zone_ok, coalesce({has_offset}, false) AS has_offset,
-                       {parse} AS ts
-                FROM s LEFT JOIN zones z ON z.name = s.zone)"""
+                SELECT s.*, {zone_ok} AS zone_ok, coalesce({has_offset}, false) AS has_offset, {parse} AS ts
+                FROM (SELECT _line, {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
+                             {zone} AS zone, {self._text(m.event_id)} AS key, {event_id} AS event_id,
+                             {self._text(m.facility)} AS fac_src, {self._text(m.actor)} AS actor,
+                             {self._text(m.actor_kind)} AS ak_src, {obj(m.attributes)} AS attributes {objects}
+                      FROM (SELECT * {jsons} FROM {source} WHERE {not_blank})) s {zones_join})"""
 
         parts = []
         for i, o in enumerate(m.objects):
             cell = f"unnest(string_split(o{i}, {lit(o.separator)}))" if o.separator else f"o{i}"
             names = list(o.attributes)
-            cols = "".join(f"o{i}_a{j}, " for j in range(len(names)))
-            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := o{i}_a{j}::VARCHAR)" for j, n in enumerate(names))
+            cols = "".join(f"o{i}_a{k}, " for k in range(len(names)))
+            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := o{i}_a{k}::VARCHAR)" for k, n in enumerate(names))
                       + "]") if names else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
             key = f"nullif(regexp_extract(v, {lit(o.pattern)}, 1), '')" if o.pattern else "v"
             oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key
             parts.append(f"""
-                SELECT _line, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
-                       v, {oid} AS object_id, attrs, {values} AS attr_values,
-                       {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
-                       {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} AS reason
-                FROM (SELECT _line, o{i}_attrs AS attrs, {cols} nullif(trim({cell}), '') AS v FROM p)
-                WHERE v IS NOT NULL""")
+                SELECT _line, event_id, ts, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
+                       object_id, attrs, {values} AS attr_values,
+                       CASE WHEN object_id IS NULL THEN {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
+                            {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} END AS reason
+                FROM (SELECT *, {oid} AS object_id FROM (
+                      SELECT _line, event_id, ts, o{i}_attrs AS attrs, {cols} nullif(trim({cell}), '') AS v FROM p)
+                      WHERE v IS NOT NULL)""")
         eo = ("CREATE OR REPLACE TEMP TABLE eo AS " + " UNION ALL ".join(parts) if parts else
-              "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, 0 AS oi, NULL::VARCHAR AS type, "
-              "NULL::VARCHAR AS qualifier, NULL::VARCHAR AS v, NULL::VARCHAR AS object_id, NULL::JSON AS attrs, "
-              "[]::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
+              "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS event_id, "
+              "NULL::TIMESTAMP AS ts, 0 AS oi, NULL::VARCHAR AS type, NULL::VARCHAR AS qualifier, "
+              "NULL::VARCHAR AS object_id, NULL::JSON AS attrs, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
               "NULL::VARCHAR AS reason WHERE false")
-        bad = """
+        broken = ""
+        if self.flavour == JSONL:    # lines that are no JSON object never reached p
+            broken = f"""UNION ALL
+                SELECT _line, CASE WHEN json_valid(_raw)
+                    THEN 'a JSON ' || lower(json_type(_raw)) || ', expected a JSON object per line'
+                    ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END, 0
+                FROM src WHERE trim(_raw) <> '' AND NOT (json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{')"""
+        bad = f"""
             CREATE OR REPLACE TEMP TABLE bad AS
             SELECT _line, arg_min(reason, k) AS reason FROM (
                 SELECT _line, reason, 0 AS k FROM p WHERE reason IS NOT NULL
-                UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
+                UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL {broken})
             GROUP BY _line ORDER BY _line"""
-        event_id = f"{lit(m.system + ':')} || key" if m.event_id else "row_hash"
         actor_kind = ("coalesce(ak.target, p.ak_src)" if m.actor_kind else lit(m.default_actor_kind))
-        good = f"""
-            CREATE OR REPLACE TEMP TABLE g AS
-            SELECT {event_id} AS event_id, coalesce(a.target, p.act_src) AS activity, p.ts,
-                   {lit(m.system)} AS source_system, coalesce(f.target, p.fac_src) AS facility,
-                   p.actor, {actor_kind} AS actor_kind, p.attributes::VARCHAR AS attributes,
-                   CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
-                        THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
-                   p._line AS source_order
-            FROM p LEFT JOIN activity_map a ON a.source = p.act_src
-                   LEFT JOIN facility_map f ON f.source = p.fac_src
-                   LEFT JOIN actor_kind_map ak ON ak.source = p.ak_src
-            WHERE p._line NOT IN (SELECT _line FROM bad)"""
-        ego = """
-            CREATE OR REPLACE TEMP TABLE ego AS
-            SELECT eo.*, g.event_id, g.ts FROM eo JOIN g ON g.source_order = eo._line"""
+        kept = "_line NOT IN (SELECT _line FROM bad)"
+        ego = f"(SELECT * FROM eo WHERE {kept})"
         links = [f"""SELECT a.object_id AS source_id, b.object_id AS target_id, {lit(k.qualifier)} AS qualifier
-                     FROM ego a JOIN ego b ON a._line = b._line AND a.type = {lit(k.source)} AND b.type = {lit(k.target)}"""
+                     FROM {ego} a JOIN {ego} b ON a._line = b._line AND a.type = {lit(k.source)} AND b.type = {lit(k.target)}"""
                  for k in m.links]
         return {
-            "stage": stage, "parsed": parsed, "eo": eo, "bad": bad, "good": good, "ego": ego,
-            "event": "SELECT * FROM g ORDER BY source_order",
+            "parsed": parsed, "eo": eo, "bad": bad,
+            "event": f"""
+                SELECT p.event_id, coalesce(a.target, p.act_src) AS activity, p.ts,
+                       {lit(m.system)} AS source_system, coalesce(f.target, p.fac_src) AS facility,
+                       p.actor, {actor_kind} AS actor_kind, p.attributes::VARCHAR AS attributes,
+                       CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
+                            THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
+                       p._line AS source_order
+                FROM p LEFT JOIN activity_map a ON a.source = p.act_src
+                       LEFT JOIN facility_map f ON f.source = p.fac_src
+                       LEFT JOIN actor_kind_map ak ON ak.source = p.ak_src
+                WHERE p.{kept} ORDER BY p._line""",
             "object": f"""SELECT DISTINCT ON (object_id) object_id, type AS object_type,
                           {lit(m.system)} AS source_system, attrs::VARCHAR AS attributes
-                          FROM ego ORDER BY object_id, _line, oi""",
-            "object_change": """SELECT object_id, ts, a.k AS attribute, a.v AS value
-                                FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM ego)
+                          FROM {ego} ORDER BY object_id, _line, oi""",
+            "object_change": f"""SELECT object_id, ts, a.k AS attribute, a.v AS value
+                                FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM {ego})
                                 WHERE a.v IS NOT NULL AND a.v <> 'null'""",
-            "event_object": "SELECT DISTINCT event_id, object_id, qualifier FROM ego",
+            "event_object": f"SELECT DISTINCT event_id, object_id, qualifier FROM {ego}",
             "object_object": " UNION ".join(links) if links else None,
             "bad_rows": "SELECT _line, reason FROM bad",
         }
@@ -205,7 +227,7 @@ class Translator:
         con, q = self.con, self.sql
         con.register("src", src)
         try:
-            for step in ("stage", "parsed", "eo", "bad", "good", "ego"):
+            for step in ("parsed", "eo", "bad"):
                 con.execute(q[step])
         finally:
             con.unregister("src")

@@ -161,29 +161,12 @@ def _jsonl_lines(first_line: int, block: str) -> pa.Table:
 
 
 def _jsonl_batch(tr: Translator, source: str, src: pa.Table) -> Batch:
-    con = tr.con
-    con.register("lines", src)
-    try:
-        con.execute("""CREATE OR REPLACE TEMP TABLE typed AS
-                       SELECT _line, _raw, CASE WHEN json_valid(_raw) THEN json_type(_raw) END AS type
-                       FROM lines WHERE trim(_raw) <> ''""")
-        valid = con.sql("SELECT _line, _raw FROM typed WHERE type = 'OBJECT'").to_arrow_table()
-        broken = con.sql("""SELECT _line, _raw, CASE WHEN type IS NOT NULL
-                                THEN 'a JSON ' || lower(type) || ', expected a JSON object per line'
-                                ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END
-                            FROM typed WHERE type IS DISTINCT FROM 'OBJECT'""").fetchall()
-    finally:
-        con.unregister("lines")
-    batch, bad = tr.translate(valid)
+    batch, bad = tr.translate(src)
     raws = {}
     if bad:
-        bad_lines = pa.array([b[0] for b in bad], pa.int64())
-        picked = valid.filter(pc.is_in(valid["_line"], bad_lines))
+        picked = src.filter(pc.is_in(src["_line"], pa.array([b[0] for b in bad], pa.int64())))
         raws = dict(zip(picked["_line"].to_pylist(), picked["_raw"].to_pylist()))
-    rows = [(source, f"line {n}", raw, reason) for n, raw, reason in broken] + \
-           [(source, f"line {n}", raws[n], reason) for n, reason in bad]
-    rows.sort(key=lambda r: int(r[1][5:]))
-    return _with_dead_letters(batch, rows, JSONL_CONTEXT)
+    return _with_dead_letters(batch, [(source, f"line {n}", raws[n], reason) for n, reason in bad], JSONL_CONTEXT)
 
 
 # -- shared -------------------------------------------------------------------------------------
