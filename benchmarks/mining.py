@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
+import models.store  # noqa: E402
 from models import mining  # noqa: E402
 from models.batches import Batch  # noqa: E402
 from models.store import open_store  # noqa: E402
@@ -75,12 +76,12 @@ def main() -> None:
     refresh_times: list[float] = []
     original = mining.refresh
 
-    def measured_refresh(con, batch_id):
+    def measured_refresh(con, *batches):
         start = time.perf_counter()
-        original(con, batch_id)
+        original(con, *batches)
         refresh_times.append(time.perf_counter() - start)
 
-    mining.refresh = measured_refresh
+    models.store.REFRESHES = tuple(measured_refresh if f is original else f for f in models.store.REFRESHES)
     gen = duckdb.connect()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "p2p.duckdb")

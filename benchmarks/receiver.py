@@ -1,13 +1,16 @@
 """Receiver throughput: `p2pobs receive` fed pre-encoded OTLP/protobuf requests in parallel.
 
-    .venv/bin/python benchmarks/receiver.py [--spans 300000] [--clients 6] [--prefill 0]
+    .venv/bin/python benchmarks/receiver.py [--spans 300000] [--clients 8] [--prefill 0]
 
 Figures, not pass/fail. The requests are encoded once with the OpenTelemetry SDK's own encoder
-(`encode_spans` on SDK spans, as its exporter sends them) and replayed with fresh trace and span
-ids by client threads over keep-alive connections (the SDK exporter itself manages ~3,500
-spans/s per core, see DESIGN.md, so it cannot load a receiver). Everything runs on loopback
-against a temporary store; every loop is bounded by the span count and by --seconds.
-Also prints decode-only figures (protobuf and OTLP/JSON, in this process).
+(`encode_spans` on SDK spans, as its exporter sends them) and replayed with fresh trace, span and
+business-event ids by client threads over keep-alive connections (the SDK exporter itself
+manages ~3,500 spans/s per core, see DESIGN.md, so it cannot load a receiver). Everything runs
+on loopback against a temporary store; every loop is bounded by the span count and by --seconds.
+After the last reply the server is stopped cleanly (which lets the derived tables catch up) and
+the store is read: spans stored against those acknowledged, and how long after the last reply
+the derived tables (sync_hop) had caught up. Also prints decode-only figures (protobuf and
+OTLP/JSON, in this process).
 """
 
 from __future__ import annotations
@@ -80,7 +83,10 @@ def sdk_request(n_spans: int, seed: int = 7):
 
 
 def with_fresh_ids(template, replay: int):
-    """A copy of `template` whose trace and span ids are new (parents and links follow)."""
+    """A copy of `template` whose trace and span ids are new (parents and links follow), and
+    whose business events are new too (p2p.event.id and p2p.object.id get the replay's number):
+    each request carries new purchase orders, as live traffic does, rather than re-publishing
+    the same ones hundreds of times."""
     request = template.__class__()
     request.CopyFrom(template)
     rnd = random.Random(replay)
@@ -92,6 +98,9 @@ def with_fresh_ids(template, replay: int):
                 s.span_id = spans.setdefault(s.span_id, rnd.randbytes(8))
                 if s.parent_span_id:
                     s.parent_span_id = spans.setdefault(s.parent_span_id, rnd.randbytes(8))
+                for kv in s.attributes:
+                    if kv.key in (v.EVENT_ID, v.OBJECT_ID):
+                        kv.value.string_value = f"{kv.value.string_value}-{replay}"
     return request
 
 
@@ -153,8 +162,8 @@ def peak_rss_kib(pid: int) -> int:
 
 def run_clients(port: int, bodies: list[bytes], clients: int, seconds: float):
     """POST every body once (retrying 503s) from `clients` threads; returns latencies (s),
-    statuses, retries and the wall time."""
-    latencies, statuses, retries = [], {}, [0]
+    statuses, retries, the wall time and when (epoch s) the last reply came."""
+    latencies, statuses, retries, last_reply = [], {}, [0], [0.0]
     lock = threading.Lock()
     nxt = iter(range(len(bodies)))
     deadline = time.perf_counter() + seconds
@@ -180,6 +189,7 @@ def run_clients(port: int, bodies: list[bytes], clients: int, seconds: float):
             with lock:
                 latencies.append(elapsed)
                 statuses[reply.status] = statuses.get(reply.status, 0) + 1
+                last_reply[0] = max(last_reply[0], time.time())
         con.close()
 
     started = time.perf_counter()
@@ -188,7 +198,7 @@ def run_clients(port: int, bodies: list[bytes], clients: int, seconds: float):
         t.start()
     for t in threads:
         t.join()
-    return latencies, statuses, retries[0], time.perf_counter() - started
+    return latencies, statuses, retries[0], time.perf_counter() - started, last_reply[0]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -200,7 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=300_000, help="spans to send (default 300,000)")
     parser.add_argument("--per-request", type=int, default=512, help="spans per request (default 512)")
-    parser.add_argument("--clients", type=int, default=6, help="client threads (default 6)")
+    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--seconds", type=float, default=60, help="stop sending after this long (default 60)")
     parser.add_argument("--prefill", type=int, default=0, help="spans already in the store (default 0)")
     args = parser.parse_args()
@@ -234,9 +244,10 @@ def main() -> None:
                     time.sleep(0.1)
             idle_rss = peak_rss_kib(server.pid)
             print(f"replaying with {args.clients} client threads on port {port} …", flush=True)
-            latencies, statuses, retries, wall = run_clients(port, bodies, args.clients, args.seconds)
+            latencies, statuses, retries, wall, last_reply = run_clients(port, bodies, args.clients, args.seconds)
             peak = peak_rss_kib(server.pid)
         finally:
+            # a clean stop commits what is queued and lets the derived tables catch up first
             server.send_signal(signal.SIGINT)
             try:
                 server.wait(60)
@@ -248,6 +259,10 @@ def main() -> None:
 
         con = duckdb.connect(str(db), read_only=True)
         stored = con.sql("SELECT count(*) FROM span").fetchall()[0][0] - args.prefill
+        # when the derived tables (sync_hop) last caught up, and whether every load is in them
+        derived_seq, caught_up_at = con.sql("SELECT seq, epoch(caught_up_at) FROM derived_through").fetchall()[0]
+        loads, hops = con.sql("SELECT (SELECT coalesce(max(seq), 0) FROM ingest_batch), "
+                              "(SELECT count(*) FROM sync_hop)").fetchall()[0]
         con.close()
 
     acked = statuses.get(200, 0) * args.per_request
@@ -257,6 +272,8 @@ def main() -> None:
         ("latency", f"p50 {percentile(latencies, .5) * 1000:.0f} ms", f"p99 {percentile(latencies, .99) * 1000:.0f} ms"),
         ("server RSS", f"peak {peak / 1024:.0f} MiB", f"idle {idle_rss / 1024:.0f} MiB"),
         ("stored", f"{stored:,} of {acked:,} acknowledged", f"lost {acked - stored:,}"),
+        ("derived", f"caught up {max(caught_up_at - last_reply, 0):.2f} s after the last reply",
+         f"{derived_seq:,} of {loads:,} loads derived, {hops:,} sync_hop rows"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"\n{args.per_request} spans/request, {args.clients} clients, {os.cpu_count()} CPUs, "

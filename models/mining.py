@@ -21,12 +21,10 @@ from models.filters import ALL, Filters
 from models.queries import sql, table as _table
 
 
-def refresh(con, batch_id: str) -> None:
-    """Re-derive case_event and case_variant for the objects load `batch_id` touched.
-
-    Runs inside the load's transaction (Load.finish), so a reader sees the events and their
-    derived rows together or not at all."""
-    con.execute(sql("mining.refresh_touched"), {"batch_id": batch_id})
+def refresh(con, first_batch: str, last_batch: str) -> None:
+    """Re-derive case_event and case_variant for the objects the loads with batch ids in
+    [first_batch, last_batch] touched, inside the caller's transaction (models/store.py)."""
+    con.execute(sql("mining.refresh_touched"), {"first": first_batch, "last": last_batch})
     touched = con.execute(sql("mining.refresh_touched_count")).fetchall()[0][0]
     blocks = ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants")
     for block in blocks if touched else ():     # a load of spans only touches no case

@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS ingest_batch (
     rejected     BIGINT NOT NULL        -- records sent to dead_letter
 );
 
+-- How far the derived tables (case_event, sync_hop, …) have caught up: every load with seq up to
+-- `seq` is in them. One row; `seq` is the store's data version. Moved by models/store.py.
+CREATE TABLE IF NOT EXISTS derived_through (
+    seq           BIGINT NOT NULL,
+    caught_up_at  TIMESTAMP             -- when it last moved
+);
+
 -- key: event_id  ("<source system>:<source key>" or a content hash)
 CREATE TABLE IF NOT EXISTS event (
     event_id       VARCHAR NOT NULL,

@@ -4,6 +4,13 @@
 transaction per load (a file, an OTLP request), serialised by a lock: a load either lands whole
 or leaves the store as it was. Readers take `Store.cursor()`, one per thread, and see committed
 data only (DuckDB's MVCC), so a dashboard never waits on or fails because of a running load.
+
+The derived tables (case_event, sync_hop, …) are kept by the functions in `REFRESHES`. A file
+load refreshes them inside its own transaction; the write queue commits its records first and
+derives them just behind (`Store.catch_up`, one refresh over every load since the last), so a
+burst of OTLP requests costs one refresh, not one per commit. How far the derived tables have
+got is kept in the store (derived_through), so a restart finishes what a crash left, and the
+data version that pages cache on moves only when they have caught up.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +37,14 @@ SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
 RECORD_TABLES = ("event", "span")
 
+# What keeps each derived table: refresh(con, first_batch, last_batch) re-derives what the loads
+# with batch ids in [first_batch, last_batch] touched, inside the caller's transaction. Batch ids
+# are time-ordered, so `batch_id BETWEEN first AND last` lets zone maps skip older row groups.
+REFRESHES = (
+    mining.refresh,     # case_event, case_variant for the objects the loads touched
+    sync_lag.refresh,   # sync_hop for the traces and events they touched
+)
+
 
 class StoreError(Exception):
     """A store that cannot be used as asked; the message says why and what to do."""
@@ -47,7 +62,8 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
         self.path = path
         self._con = con
-        self._write = threading.Lock()
+        self._write = threading.Lock()     # one load at a time
+        self._derive = threading.Lock()    # one refresh of the derived tables at a time
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []   # to close them all on close()
 
@@ -61,26 +77,44 @@ class Store:
         return cur
 
     def data_version(self) -> int:
-        """Grows with every committed load; caches key on it."""
+        """The last load the derived tables include: it moves once a load is wholly derived,
+        so a page cached on it never pairs new records with derived rows that lack them."""
         return scalar(self.cursor(), "store.data_version")
 
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
-    def load(self, source: str, kind: str, mapping: str | None = None) -> Iterator["Load"]:
-        """A transaction for one load: write batches into it; it commits when the block ends."""
-        with self._write:
-            cur = self._con.cursor()
-            cur.begin()
-            load = Load(cur, source=source, kind=kind, mapping=mapping)
-            try:
+    def load(self, source: str, kind: str, mapping: str | None = None, *,
+             derive: bool = True) -> Iterator["Load"]:
+        """A transaction for one load: write batches into it; it commits when the block ends.
+
+        With `derive`, the derived tables catch up inside the same transaction (with any loads
+        still waiting for it), so when the block ends everything is derived. Without, only the
+        records commit (durable once this returns); call `catch_up` to derive them."""
+        with self._write, (self._derive if derive else nullcontext()):
+            with self._transaction() as cur:
+                load = Load(cur, source=source, kind=kind, mapping=mapping)
                 yield load
                 load.finish()
-                cur.commit()
-            except BaseException:
-                cur.rollback()
-                raise
-            finally:
-                cur.close()
+                if derive:
+                    _derive_pending(cur)
+
+    def catch_up(self) -> int:
+        """Derive every load committed without it (in one refresh); the data version reached."""
+        with self._derive, self._transaction() as cur:
+            return _derive_pending(cur)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._con.cursor()
+        cur.begin()
+        try:
+            yield cur
+            cur.commit()
+        except BaseException:
+            cur.rollback()
+            raise
+        finally:
+            cur.close()
 
     def ingest(self, batches, source: str, kind: str, mapping: str | None = None) -> LoadResult:
         """Load an iterable of `Batch`es as one load."""
@@ -106,35 +140,59 @@ class Load:
         self.result = LoadResult(batch_id=new_batch_id(), source=source)
 
     def write(self, batch: Batch) -> None:
-        for name, table in batch.tables().items():
-            _check_required(name, table)
-            self._cur.register("incoming", table)
-            try:
-                query = sql(f"load.insert_{name}")
-                params = {k: v for k, v in (("batch_id", self.result.batch_id), ("mapping", self.mapping))
-                          if f"${k}" in query}
-                if "$lo" in query:   # the batch's start_time range, to prune the dedupe scan
-                    bounds = pc.min_max(table.column("start_time"))
-                    params.update(lo=bounds["min"].as_py(), hi=bounds["max"].as_py())
-                inserted = self._cur.execute(query, params).fetchall()[0][0]
-            finally:
-                self._cur.unregister("incoming")
-            self.result.counts[name] = self.result.counts.get(name, 0) + inserted
-            if name in RECORD_TABLES:
-                self.result.accepted += inserted
-                self.result.duplicates += table.num_rows - inserted
-            elif name == "dead_letter":
-                self.result.rejected += table.num_rows
+        self.write_each([batch])
 
-    def write_counted(self, batch: Batch) -> LoadResult:
-        """`write`, returning what this batch alone added (for one submission of a group)."""
-        before = LoadResult(self.result.batch_id, self.source, self.result.accepted,
-                            self.result.duplicates, self.result.rejected, dict(self.result.counts))
-        self.write(batch)
-        r = self.result
-        return LoadResult(r.batch_id, self.source, r.accepted - before.accepted,
-                          r.duplicates - before.duplicates, r.rejected - before.rejected,
-                          {k: v - before.counts.get(k, 0) for k, v in r.counts.items()})
+    def write_each(self, batches: list[Batch]) -> list[LoadResult]:
+        """Write the batches of several submissions (a group commit); what each one added.
+
+        Their spans go in as one insert, so the store is searched for already stored spans once
+        per group rather than once per submission; a span sent twice within the group counts as
+        accepted for the first submission that sent it."""
+        results = [LoadResult(self.result.batch_id, self.source) for _ in batches]
+        spans = []
+        for batch, result in zip(batches, results):
+            for name, table in batch.tables().items():
+                _check_required(name, table)
+                if name == "span":
+                    spans.append((result, table))
+                else:
+                    _count(result, name, table, self._insert(name, table))
+        if spans:
+            for (result, table), inserted in zip(spans, self._insert_spans([t for _, t in spans])):
+                _count(result, "span", table, inserted)
+        for result in results:
+            _add(self.result, result)
+        return results
+
+    def _insert(self, name: str, table: pa.Table) -> int:
+        self._cur.register("incoming", table)
+        try:
+            query = sql(f"load.insert_{name}")
+            params = {k: v for k, v in (("batch_id", self.result.batch_id), ("mapping", self.mapping))
+                      if f"${k}" in query}
+            return self._cur.execute(query, params).fetchall()[0][0]
+        finally:
+            self._cur.unregister("incoming")
+
+    def _insert_spans(self, tables: list[pa.Table]) -> list[int]:
+        """Insert the spans of `tables` not yet stored; how many of each table's went in."""
+        staged = pa.concat_tables(tables)
+        staged = staged.append_column("submission", pa.array(
+            [i for i, t in enumerate(tables) for _ in range(t.num_rows)], pa.int32()))
+        bounds = pc.min_max(staged.column("start_time"))   # prunes the search of stored spans
+        batch_id, cur = self.result.batch_id, self._cur
+        cur.register("incoming", staged)
+        try:
+            if not scalar(cur, "load.span_clashes", lo=bounds["min"].as_py(), hi=bounds["max"].as_py()):
+                cur.execute(sql("load.insert_spans"), {"batch_id": batch_id})   # all new: the usual case
+                return [t.num_rows for t in tables]
+            cur.execute(sql("load.stage_spans"), {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()})
+            cur.execute(sql("load.insert_staged_spans"), {"batch_id": batch_id})
+            inserted = dict(cur.sql(sql("load.staged_spans")).fetchall())
+            cur.execute(sql("load.staged_spans_done"))
+            return [inserted.get(i, 0) for i in range(len(tables))]
+        finally:
+            cur.unregister("incoming")
 
     def mark_replayed(self, letter_ids: list[str]) -> int:
         """Mark the dead letters this load (a replay) accepted; they stay, for audit. How many."""
@@ -145,9 +203,8 @@ class Load:
         return rows[0][0] if rows else 0
 
     def finish(self) -> None:
+        """Put the load on record (ingest_batch): what `catch_up` later derives from."""
         r = self.result
-        mining.refresh(self._cur, r.batch_id)   # derived case tables, in the same transaction
-        sync_lag.refresh(self._cur, r.batch_id)  # sync_hop for the traces and events it touched
         seq = scalar(self._cur, "load.next_seq")
         self._cur.execute(sql("load.record_batch"), {
             "batch_id": r.batch_id, "seq": seq, "source": self.source, "kind": self.kind,
@@ -156,11 +213,48 @@ class Load:
         })
 
 
+def _count(result: LoadResult, name: str, table: pa.Table, inserted: int) -> None:
+    result.counts[name] = result.counts.get(name, 0) + inserted
+    if name in RECORD_TABLES:
+        result.accepted += inserted
+        result.duplicates += table.num_rows - inserted
+    elif name == "dead_letter":
+        result.rejected += table.num_rows
+
+
+def _add(total: LoadResult, part: LoadResult) -> None:
+    total.accepted += part.accepted
+    total.duplicates += part.duplicates
+    total.rejected += part.rejected
+    for name, n in part.counts.items():
+        total.counts[name] = total.counts.get(name, 0) + n
+
+
+def _derive_pending(cur) -> int:
+    """Run every refresh over the loads recorded since the derived tables last caught up, and
+    move the mark; the data version reached. Inside the caller's transaction."""
+    done, first, last, through = cur.sql(sql("store.pending_loads")).fetchall()[0]
+    if through is None:
+        return done
+    for refresh in REFRESHES:
+        refresh(cur, first, last)
+    cur.execute(sql("store.mark_derived"), {"seq": through, "at": _utcnow()})
+    return through
+
+
+_last_ns = 0
+_ids = threading.Lock()
+
+
 def new_batch_id() -> str:
-    """A load's id: nanoseconds then randomness, so ids sort in load order. Rows are appended
-    in load order too, so DuckDB's zone maps let `WHERE batch_id = …` (every refresh at load)
-    skip all but the newest row groups instead of scanning the whole table."""
-    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
+    """A load's id: nanoseconds then randomness, so ids sort in load order (never backwards in
+    this process, even if the clock is set back: a refresh finds loads by a range of ids). Rows
+    are appended in load order too, so DuckDB's zone maps let `WHERE batch_id BETWEEN …` (every
+    refresh) skip all but the newest row groups instead of scanning the whole table."""
+    global _last_ns
+    with _ids:
+        _last_ns = max(time.time_ns(), _last_ns + 1)
+        return f"{_last_ns:016x}{secrets.token_hex(8)}"
 
 
 def open_store(path: str | Path, *, read_only: bool = False) -> Store:
@@ -183,7 +277,10 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
     except BaseException:
         con.close()
         raise
-    return Store(con, path)
+    store = Store(con, path)
+    if not read_only:
+        store.catch_up()   # what a crash left underived (nothing, usually: one small query)
+    return store
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
@@ -210,6 +307,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.begin()
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
+    con.execute(sql("store.start_derived"))
     con.commit()
 
 

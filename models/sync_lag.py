@@ -40,15 +40,16 @@ _HTTP_PATH = f'$."{v.HTTP_STATUS_CODE}"'
 
 
 # -- keeping sync_hop -------------------------------------------------------------------------
-def refresh(con, batch_id: str | None = None) -> None:
-    """Recompute the hops of the traces load `batch_id` touched, and take the state-log time of
-    events it brought; None rebuilds every hop (for a store loaded before sync_hop existed)."""
-    _run(con, "sync_lag.refresh_parse", batch_id=batch_id, paths=_PATHS)
+def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
+    """Recompute the hops of the traces the loads with batch ids in [first_batch, last_batch]
+    touched, and take the state-log time of events they brought; None rebuilds every hop."""
+    scope = {"first": first_batch, "last": last_batch}
+    _run(con, "sync_lag.refresh_parse", **scope, paths=_PATHS)
     _run(con, "sync_lag.refresh_add_earlier_traces", paths=_PATHS)
     _run(con, "sync_lag.refresh_delete")
     _run(con, "sync_lag.refresh_insert")
-    if batch_id is not None:
-        _run(con, "sync_lag.refresh_events", batch_id=batch_id)
+    if first_batch is not None:
+        _run(con, "sync_lag.refresh_events", **scope)
     _run(con, "sync_lag.refresh_drop")
 
 

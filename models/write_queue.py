@@ -1,21 +1,31 @@
 """Group commit: many small loads (OTLP requests, API calls) share one transaction.
 
-One writer thread drains the queue: it takes what is waiting (up to a row budget), writes each
-submission in turn inside one `Store.load`, commits, and only then wakes the submitters. So a
-submitter that gets its result back knows its records are committed, and a burst of small
-requests costs one commit instead of hundreds. When the queue is full, `submit` refuses at once
-with `Saturated` (the receiver turns it into 503 + Retry-After) instead of queueing without bound.
+One writer thread drains the queue: it takes what is waiting (up to a row budget, lingering a
+few milliseconds for more while the group is small), writes the group inside one `Store.load`,
+commits, and only then wakes the submitters. So a submitter that gets its result back knows its
+records are committed, and a burst of small requests costs one commit instead of hundreds. When
+the queue is full, `submit` refuses at once with `Saturated` (the receiver turns it into 503 +
+Retry-After) instead of queueing without bound.
+
+The derived tables (sync_hop, case_event, …) are not refreshed in those commits: a second thread
+catches them up right behind (`Store.catch_up`), one refresh over every group committed since the
+last, so their cost no longer grows with the number of commits. It also finishes, on start, what
+a crash left underived, and on `close` it catches up before returning.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 from models.batches import Batch, LoadResult
 from models.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class Saturated(Exception):
@@ -34,13 +44,18 @@ class _Submission:
 
 
 class WriteQueue:
-    def __init__(self, store: Store, *, source: str, kind: str,
-                 max_pending: int = 256, max_group_rows: int = 200_000):
+    def __init__(self, store: Store, *, source: str, kind: str, max_pending: int = 256,
+                 max_group_rows: int = 200_000, linger_s: float = 0.005):
         self._store = store
         self._source, self._kind = source, kind
-        self._max_group_rows = max_group_rows
+        self._max_group_rows, self._linger_s = max_group_rows, linger_s
         self._queue: queue.Queue[_Submission | None] = queue.Queue(maxsize=max_pending)
+        self._committed = threading.Event()     # set after each commit: derive what it brought
+        self._closing = False
+        self._deriver = threading.Thread(target=self._derive, name=f"derive-{kind}", daemon=True)
         self._thread = threading.Thread(target=self._run, name=f"write-queue-{kind}", daemon=True)
+        self._committed.set()                   # first, whatever an earlier run left underived
+        self._deriver.start()
         self._thread.start()
 
     def submit(self, batch: Batch, timeout: float | None = 60) -> LoadResult:
@@ -54,8 +69,12 @@ class WriteQueue:
         return submission.future.result(timeout=timeout)
 
     def close(self) -> None:
+        """Commit what is queued, derive it, and stop."""
         self._queue.put(None)
         self._thread.join()
+        self._closing = True
+        self._committed.set()
+        self._deriver.join()
 
     def _run(self) -> None:
         while True:
@@ -63,9 +82,13 @@ class WriteQueue:
             if first is None:
                 return
             group, rows = [first], first.rows
+            # Linger briefly for more while the group is small: a few ms of latency buys one
+            # commit for many requests under load, and costs nothing when the queue is idle.
+            deadline = time.monotonic() + self._linger_s
             while rows < self._max_group_rows:
                 try:
-                    nxt = self._queue.get_nowait()
+                    nxt = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) \
+                        if self._queue.empty() else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
@@ -76,14 +99,27 @@ class WriteQueue:
             self._commit(group)
 
     def _commit(self, group: list[_Submission]) -> None:
-        results = []
         try:
-            with self._store.load(self._source, self._kind) as load:
-                for sub in group:
-                    results.append(load.write_counted(sub.batch))
+            with self._store.load(self._source, self._kind, derive=False) as load:
+                results = load.write_each([sub.batch for sub in group])
         except BaseException as exc:   # the whole group rolled back: every submitter hears why
             for sub in group:
                 sub.future.set_exception(exc)
             return
+        self._committed.set()
         for sub, result in zip(group, results):
             sub.future.set_result(result)
+
+    def _derive(self) -> None:
+        while True:
+            self._committed.wait()
+            self._committed.clear()
+            closing = self._closing
+            try:
+                self._store.catch_up()
+            except Exception:   # the records are committed; the next commit (or restart) retries
+                log.exception("could not bring the derived tables up to date")
+                time.sleep(1)
+                self._committed.set()
+            if closing:
+                return

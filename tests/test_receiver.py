@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 
 from collectors.receiver import ReceiverConfig, traces_route
 from conftest import Server, free_port
-from models import health
+from models import health, sync_lag
+from models import vocabulary as v
 from models.store import open_store
 from models.write_queue import Saturated, WriteQueue
 
@@ -181,3 +182,29 @@ def test_spans_acknowledged_before_a_crash_are_not_lost(tmp_path):
         assert health.counts(store.cursor())["spans"] == 40
     finally:
         store.close()
+
+
+def _p2p_span(span_id: str, parent: str | None, kind: int, start_s: float, end_s: float, **attrs) -> dict:
+    """A span of trace TRACE, `start_s`/`end_s` seconds after 2024-05-04 08:00 UTC."""
+    at = lambda s: str(1714809600_000_000_000 + int(s * 1e9))
+    return {"traceId": TRACE, "spanId": span_id, **({"parentSpanId": parent} if parent else {}),
+            "name": "p2p", "kind": kind, "startTimeUnixNano": at(start_s), "endTimeUnixNano": at(end_s),
+            "attributes": [{"key": k, "value": {"intValue": str(x)} if isinstance(x, int) else {"stringValue": x}}
+                           for k, x in attrs.items()]}
+
+
+def test_sync_lag_of_received_spans_is_derived_once_the_requests_are_committed(store):
+    event = {v.EVENT_ID: "erp:PO-1-A", v.OBJECT_ID: "PO-1", v.SOURCE_SYSTEM: v.ERP, v.TARGET_SYSTEM: v.AP}
+    r = InProcess(store)
+    try:   # the publish and the write into AP arrive in two requests, as from two services
+        assert _post(r.url, _json_request(_p2p_span("00000000000000a1", None, 4, 0.5, 1, **event)),
+                     "application/json")[0] == 200
+        assert _post(r.url, _json_request(_p2p_span("00000000000000a2", "00000000000000a1", 3, 30, 32.75,
+                                                     **event, **{v.HTTP_STATUS_CODE: 201})),
+                     "application/json")[0] == 200
+    finally:
+        r.stop()   # commits what is queued and lets the derived tables catch up
+
+    hops = sync_lag.hops(store.cursor()).select(["event_id", "target_system", "lag_s", "attempts"]).to_pylist()
+    assert hops == [{"event_id": "erp:PO-1-A", "target_system": v.AP, "lag_s": 32.25, "attempts": 1}]
+    assert store.data_version() == 2   # both loads derived

@@ -116,3 +116,39 @@ def test_every_load_is_on_record_with_its_counts(store):
         "accepted": 2, "duplicates": 1, "rejected": 1,
     }
     assert store.data_version() == 1
+
+
+def test_a_refresh_cut_short_is_finished_when_the_store_is_opened_again(tmp_path, monkeypatch):
+    import models.store
+    from models import mining, sync_lag, vocabulary as v
+
+    path = tmp_path / "p2p.duckdb"
+    store = open_store(path)
+    span = pa.table({"trace_id": ["a" * 32], "span_id": ["b" * 16], "name": ["PUT /ap/po"], "kind": ["CLIENT"],
+                     "start_time": [datetime(2026, 3, 1, 9, 31)], "end_time": [datetime(2026, 3, 1, 9, 32)],
+                     "attributes": [f'{{"{v.EVENT_ID}": "erp:1", "{v.TARGET_SYSTEM}": "{v.AP}"}}']})
+    with store.load("otlp", "otlp", derive=False) as load:   # as the write queue commits
+        load.write(Batch(event=_batch().event, object=_batch().object, event_object=_batch().event_object,
+                         span=span))
+    assert store.data_version() == 0      # committed, not yet derived: pages keep what they show
+
+    def power_cut(con, first, last):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(models.store, "REFRESHES", (mining.refresh, power_cut))
+    with pytest.raises(RuntimeError):
+        store.catch_up()                  # the refresh's transaction is lost, as with kill -9
+    assert store.cursor().sql("SELECT count(*) FROM case_event").fetchall() == [(0,)]
+    store.close()
+    monkeypatch.undo()
+
+    store = open_store(path)
+    try:
+        con = store.cursor()
+        assert store.data_version() == 1
+        assert con.sql("SELECT case_id, position, event_id FROM case_event ORDER BY position").fetchall() == [
+            ("PO-1", 1, "erp:1"), ("PO-1", 2, "erp:2")]
+        hops = sync_lag.hops(con).select(["event_id", "target_system", "lag_s"]).to_pylist()
+        assert hops == [{"event_id": "erp:1", "target_system": v.AP, "lag_s": 120.0}]   # 09:30 -> 09:32
+    finally:
+        store.close()

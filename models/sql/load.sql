@@ -50,16 +50,42 @@ FROM incoming i
 ANTI JOIN object_object r
   ON r.source_id = i.source_id AND r.target_id = i.target_id AND r.qualifier = coalesce(i.qualifier, '');
 
--- name: insert_span
--- A span already stored is one with the same trace and span id that started within the batch's
--- start_time range [$lo, $hi] (a resend repeats the start time): the range lets DuckDB skip the
--- row groups of older spans by their zone maps, so the check does not grow with the store.
+-- name: span_clashes
+-- Spans go in as `incoming`: one or more submissions of a group commit, numbered by
+-- `submission`. Whether any is already stored or repeated in the group. A stored span is one
+-- with the same trace and span id that started within the group's start_time range [$lo, $hi]
+-- (a resend repeats the start time): the range lets DuckDB skip the row groups of older spans
+-- by their zone maps. Only the two id columns are compared, so the store is searched cheaply,
+-- and once per group.
+SELECT (SELECT count(*) FROM span s SEMI JOIN incoming i ON i.trace_id = s.trace_id AND i.span_id = s.span_id
+        WHERE s.start_time BETWEEN $lo AND $hi)
+     + (SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY trace_id, span_id HAVING count(*) > 1));
+
+-- name: insert_spans
+-- None clashes (the usual case): all go in as they came.
 INSERT INTO span BY NAME
-SELECT DISTINCT ON (i.trace_id, i.span_id) i.*, $batch_id AS batch_id
+SELECT * EXCLUDE (submission), $batch_id AS batch_id FROM incoming;
+
+-- name: stage_spans
+-- Some clash: the spans not yet stored, each once (a span repeated in the group is taken from
+-- its first submission).
+CREATE OR REPLACE TEMP TABLE span_staged AS
+SELECT DISTINCT ON (i.trace_id, i.span_id) i.*
 FROM incoming i
 ANTI JOIN (SELECT trace_id, span_id FROM span WHERE start_time BETWEEN $lo AND $hi) s
   ON s.trace_id = i.trace_id AND s.span_id = i.span_id
-ORDER BY i.trace_id, i.span_id, i.start_time;
+ORDER BY i.trace_id, i.span_id, i.submission;
+
+-- name: insert_staged_spans
+INSERT INTO span BY NAME
+SELECT * EXCLUDE (submission), $batch_id AS batch_id FROM span_staged;
+
+-- name: staged_spans
+-- How many spans of each submission went in.
+SELECT submission, count(*) FROM span_staged GROUP BY submission;
+
+-- name: staged_spans_done
+DROP TABLE IF EXISTS span_staged;
 
 -- name: insert_dead_letter
 INSERT INTO dead_letter BY NAME

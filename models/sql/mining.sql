@@ -9,17 +9,18 @@
 -- that period, whole.
 
 -- name: refresh_touched
--- The objects whose cases this load may have changed: a new relation, a new event of an old
--- relation, or the object itself arriving (its type was unknown until now).
+-- The objects whose cases the loads with batch ids in [$first, $last] may have changed: a new
+-- relation, a new event of an old relation, or the object itself arriving (its type was unknown
+-- until now).
 CREATE OR REPLACE TEMP TABLE mining_touched AS
 SELECT DISTINCT object_id AS case_id
 FROM (
-    SELECT object_id FROM event_object WHERE batch_id = $batch_id
+    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
     UNION ALL
     SELECT r.object_id FROM event e JOIN event_object r ON r.event_id = e.event_id
-    WHERE e.batch_id = $batch_id
+    WHERE e.batch_id BETWEEN $first AND $last
     UNION ALL
-    SELECT object_id FROM object WHERE batch_id = $batch_id
+    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
 );
 
 -- name: refresh_touched_count

@@ -12,14 +12,16 @@
 --   $as_of       the moment "now" for ages of uncommitted events; NULL = last span seen
 
 -- name: refresh_parse
--- The spans of the traces a load touched ($batch_id; NULL = every trace), with their p2p.*
--- attributes read out once ($paths: JSON paths of event id, event type, object type, object id,
--- source, target, facility, supplier, HTTP status). A span lacking the event id takes its
--- trace's; one lacking the target takes its trace's only if the trace names a single target
--- (a fan-out's shared publish span belongs to the event, not to one of its hops).
+-- The spans of the traces the loads with batch ids in [$first, $last] touched (NULL = every
+-- trace), with their p2p.* attributes read out once ($paths: JSON paths of event id, event
+-- type, object type, object id, source, target, facility, supplier, HTTP status). A span
+-- lacking the event id takes its trace's; one lacking the target takes its trace's only if the
+-- trace names a single target (a fan-out's shared publish span belongs to the event, not to one
+-- of its hops).
 CREATE OR REPLACE TEMP TABLE sync_lag_spans AS
 WITH touched AS (
-    SELECT DISTINCT trace_id FROM span WHERE $batch_id IS NULL OR batch_id = $batch_id
+    SELECT DISTINCT trace_id FROM span
+    WHERE $first::VARCHAR IS NULL OR batch_id BETWEEN $first AND $last
 ), parsed AS (
     SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
            s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
@@ -112,7 +114,8 @@ SET event_time = e.ts,
     facility = coalesce(h.facility, e.facility),
     lag_s = date_diff('millisecond', e.ts, h.commit_time) / 1000.0
 FROM event e
-WHERE e.event_id = h.event_id AND e.batch_id = $batch_id AND h.event_time IS DISTINCT FROM e.ts;
+WHERE e.event_id = h.event_id AND e.batch_id BETWEEN $first AND $last
+  AND h.event_time IS DISTINCT FROM e.ts;
 
 -- name: refresh_drop
 DROP TABLE IF EXISTS sync_lag_spans;
