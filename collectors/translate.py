@@ -104,9 +104,12 @@ class Translator:
         if self.flavour == JSONL:
             paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
             # one JSON parse per line: the values as JSON, their text taken from those
+            # one JSON parse per line: the values as JSON, their text taken from those; a line that
+            # is no JSON object stays (_ok false) for its reason
             source = f"""(SELECT *, list_transform(_js, lambda x: x ->> '$') AS _xs FROM (
-                             SELECT _line, _raw, json_extract(_raw, [{paths}]) AS _js FROM src
-                             WHERE trim(_raw) <> '' AND json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{'))"""
+                             SELECT _line, _raw, _ok, CASE WHEN _ok THEN json_extract(_raw, [{paths}]) END AS _js
+                             FROM (SELECT *, json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{' AS _ok
+                                   FROM src WHERE trim(_raw) <> '')))"""
         else:
             source = "src"
 
@@ -129,7 +132,11 @@ class Translator:
                      f"CASE WHEN {has_offset} THEN timezone('UTC', try_cast(ts_text AS TIMESTAMPTZ)) ELSE {local} END")
         expected = f"format {fmt}" if fmt else "ISO 8601, e.g. 2024-03-31 14:05:00 or 2024-03-31T14:05:00+02:00"
         tz_col = m.timezone_column or "timezone"
-        reasons = [
+        reasons = [("NOT _ok", """CASE WHEN json_valid(_raw)
+                        THEN 'a JSON ' || lower(json_type(_raw)) || ', expected a JSON object per line'
+                        ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END""")
+                   ] if self.flavour == JSONL else []
+        reasons += [
             ("act_src IS NULL", lit(f'column "{m.activity}": empty, expected an activity')),
             ("ts_text IS NULL", lit(f'column "{m.timestamp}": empty, expected a timestamp')),
             ("NOT zone_ok AND NOT has_offset",
@@ -141,11 +148,12 @@ class Translator:
         if m.event_id:
             reasons.append(("key IS NULL", lit(f'column "{m.event_id}": empty, expected the source key')))
         reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in reasons) + " END"
+        ok = "_ok, CASE WHEN NOT _ok THEN _raw END AS _raw," if self.flavour == JSONL else ""
         parsed = f"""
             CREATE OR REPLACE TEMP TABLE p AS
             SELECT *, {reason} AS reason FROM (
                 SELECT s.*, {zone_ok} AS zone_ok, coalesce({has_offset}, false) AS has_offset, {parse} AS ts
-                FROM (SELECT _line, {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
+                FROM (SELECT _line, {ok} {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
                              {zone} AS zone, {self._text(m.event_id)} AS key, {event_id} AS event_id,
                              {self._text(m.facility)} AS fac_src, {self._text(m.actor)} AS actor,
                              {self._text(m.actor_kind)} AS ak_src, {obj(m.attributes)} AS attributes {objects}
@@ -173,18 +181,11 @@ class Translator:
               "NULL::TIMESTAMP AS ts, 0 AS oi, NULL::VARCHAR AS type, NULL::VARCHAR AS qualifier, "
               "NULL::VARCHAR AS object_id, NULL::JSON AS attrs, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
               "NULL::VARCHAR AS reason WHERE false")
-        broken = ""
-        if self.flavour == JSONL:    # lines that are no JSON object never reached p
-            broken = f"""UNION ALL
-                SELECT _line, CASE WHEN json_valid(_raw)
-                    THEN 'a JSON ' || lower(json_type(_raw)) || ', expected a JSON object per line'
-                    ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END, 0
-                FROM src WHERE trim(_raw) <> '' AND NOT (json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{')"""
         bad = f"""
             CREATE OR REPLACE TEMP TABLE bad AS
             SELECT _line, arg_min(reason, k) AS reason FROM (
                 SELECT _line, reason, 0 AS k FROM p WHERE reason IS NOT NULL
-                UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL {broken})
+                UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
             GROUP BY _line ORDER BY _line"""
         actor_kind = ("coalesce(ak.target, p.ak_src)" if m.actor_kind else lit(m.default_actor_kind))
         kept = "_line NOT IN (SELECT _line FROM bad)"

@@ -153,11 +153,11 @@ def _csv_rows(header: list[str], delimiter: str, first_line: int, block: str):
 
 # -- JSONL --------------------------------------------------------------------------------------
 def _jsonl_lines(first_line: int, block: str) -> pa.Table:
-    lines = block.split("\n")
+    lines = pc.list_flatten(pc.split_pattern(pa.array([block], pa.string()), "\n"))
     if block.endswith("\n"):
-        lines.pop()
+        lines = lines.slice(0, len(lines) - 1)
     return pa.table({"_line": pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64)),
-                     "_raw": pa.array(lines, pa.string())})
+                     "_raw": lines})
 
 
 def _jsonl_batch(tr: Translator, source: str, src: pa.Table) -> Batch:
