@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+from contextlib import contextmanager
+from typing import Iterator
 
 import streamlit as st
 
@@ -15,6 +17,7 @@ from models.filters import Filters
 from models.store import Store
 
 _store: Store | None = None
+_calls: list | None = None     # while `recording`: every (fn, args, filters) a page asked for
 
 
 def use_store(store: Store) -> None:
@@ -46,12 +49,30 @@ def load(fn, *args, filters: Filters | None = None):
     """
     if filters is not None:
         filters = filters.within(viewer_scope())
+    if _calls is not None:
+        _calls.append((fn, args, filters))
     return _cached()(fn.__module__, fn.__qualname__, data_version(), args, filters)
 
 
-def _compute(module: str, name: str, version: int, args: tuple, filters: Filters | None):
-    fn = getattr(importlib.import_module(module), name)
+@contextmanager
+def recording() -> Iterator[list]:
+    """Collect the calls pages make through `load` (fn, args, filters), so a benchmark can time
+    exactly what a page asks for, without Streamlit's cache."""
+    global _calls
+    _calls = []
+    try:
+        yield _calls
+    finally:
+        _calls = None
+
+
+def call(fn, args: tuple, filters: Filters | None):
+    """What `load` computes for one recorded call, uncached."""
     return fn(store().cursor(), *args, **({"filters": filters} if filters is not None else {}))
+
+
+def _compute(module: str, name: str, version: int, args: tuple, filters: Filters | None):
+    return call(getattr(importlib.import_module(module), name), args, filters)
 
 
 @functools.cache

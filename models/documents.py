@@ -1,8 +1,11 @@
 """The current state of each P2P document: purchase order lines, receipts per PO line, invoices
-and invoice lines, as tables (models/sql/documents.sql).
+and invoice lines, as tables (po_lines, receipts, invoices, invoice_lines in models/schema.sql).
 
-Other questions (match, audit) read these as relations by name: `query(con, "match.three_way")`
-runs a block with the document blocks it names put in front of it as WITH clauses.
+They are derived at load (`refresh`, in the load's transaction, for the documents the load
+touched; models/sql/documents.sql says how), so a question reads one row per document instead of
+re-deriving every document from events, objects and attribute changes each time it is asked.
+Other questions (match, audit, kpis) read the tables by name: `query(con, "match.three_way")`
+runs a block with the other blocks of its file that it names put in front as WITH clauses.
 """
 
 from __future__ import annotations
@@ -23,44 +26,79 @@ NAMES = {
     "return_activity": v.RETURN_GOODS, "receive_invoice": v.RECEIVE_INVOICE,
     "match_invoice": v.MATCH_INVOICE, "approve_invoice": v.APPROVE_INVOICE,
     "release_payment": v.RELEASE_PAYMENT, "bank_change": v.CHANGE_SUPPLIER_BANK_DETAILS,
+    "flag_exception": v.FLAG_MATCH_EXCEPTION, "block_invoice": v.BLOCK_INVOICE,
+    "release_block": v.RELEASE_INVOICE_BLOCK, "person": v.PERSON,
 }
+# Derived in this order: invoices read po_lines.
+DERIVED = ("po_lines", "receipts", "invoice_lines", "invoices")
 
 # The procurement platform's kinds of purchase (requisition attribute `flow`)
 BILL_ONLY = "bill_only"     # implant used from consignment stock; the usage is the receipt
 SERVICE = "service"         # two-way match: no goods receipt
 
 
+def refresh(con, first_batch: str, last_batch: str) -> None:
+    """Re-derive the documents the loads with batch ids in [first_batch, last_batch] touched
+    (inside the caller's transaction, models/store.py)."""
+    con.execute(sql("documents.refresh_touched"), _used(sql("documents.refresh_touched"),
+                                                         {**NAMES, "first": first_batch, "last": last_batch}))
+    if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
+        _run(con, "documents.refresh_scope")
+        _derive(con)
+    con.execute(sql("documents.refresh_done"))
+
+
+def rebuild(con) -> None:
+    """Derive every document afresh (after the derivation changed)."""
+    _run(con, "documents.rebuild_scope")
+    _derive(con)
+    con.execute(sql("documents.refresh_done"))
+
+
+def _derive(con) -> None:
+    for name in DERIVED:
+        con.execute(sql(f"documents.forget_{name}"))
+        _run(con, f"documents.derive_{name}", into=name)
+
+
+def _run(con, name: str, into: str | None = None) -> None:
+    q = sql(name)
+    if into:
+        q = f"INSERT INTO {into} BY NAME\n{q}"
+    con.execute(q, _used(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE}))
+
+
 def po_lines(con) -> pa.Table:
     """po_line_id, po_id, line_no, item, unspsc, quantity, unit_price, contract_price,
     supplier_id, facility, department, flow, created_at, created_by."""
-    return query(con, "documents.po_lines")
+    return con.sql("SELECT * FROM po_lines ORDER BY po_line_id").to_arrow_table()
 
 
 def receipts(con) -> pa.Table:
     """po_line_id, po_id, received_quantity, goods_receipts, returns, order_receipts,
     first_receipt_at, last_receipt_at."""
-    return query(con, "documents.receipts")
+    return con.sql("SELECT * FROM receipts ORDER BY po_line_id").to_arrow_table()
 
 
 def invoices(con) -> pa.Table:
-    """invoice_id, supplier_id, supplier_invoice_number, amount, invoice_date, due_date,
-    payment_terms, ap_match_result, ap_exception_reason, ap_match_type, po_id, facility,
-    department, flow, po_created_at, po_created_by, received_at, approved_at, approved_by."""
-    return query(con, "documents.invoices")
+    """invoice_id, supplier_id, supplier_invoice_number, number_key, amount, invoice_date,
+    due_date, payment_terms, ap_match_result, ap_exception_reason, ap_match_type, po_id,
+    facility, department, category, flow, po_created_at, po_created_by, received_at,
+    approved_at, approved_by, paid_at, … (schema.sql: invoices)."""
+    return con.sql("SELECT * FROM invoices ORDER BY invoice_id").to_arrow_table()
 
 
 def invoice_lines(con) -> pa.Table:
     """invoice_line_id, invoice_id, po_line_id, quantity, unit_price, line_amount."""
-    return query(con, "documents.invoice_lines")
+    return con.sql("SELECT * FROM invoice_lines ORDER BY invoice_line_id").to_arrow_table()
 
 
 def with_documents(name: str) -> str:
-    """Block `name`'s SQL preceded, as WITH clauses, by the blocks it reads: the document blocks
-    and the other blocks of its own file, each once, a block after those it reads."""
+    """Block `name`'s SQL preceded, as WITH clauses, by the other blocks of its own file that it
+    reads, each once, a block after those it reads. (The documents are tables.)"""
     concern, _, block = name.partition(".")
     body = re.sub(r"^(\s*--[^\n]*\n)+", "", sql(name))     # leading comments
-    available = {f"documents.{b}": text for b, text in _blocks("documents").items()}
-    available.update({f"{concern}.{b}": text for b, text in _blocks(concern).items() if b != block})
+    available = {f"{concern}.{b}": text for b, text in _blocks(concern).items() if b != block}
     ordered: list[str] = []
 
     def visit(text: str, seen: tuple[str, ...]) -> None:

@@ -170,3 +170,85 @@ CREATE TABLE IF NOT EXISTS sync_hop (
     got_5xx         BOOLEAN NOT NULL,
     last_seen       TIMESTAMP NOT NULL  -- latest span end of the hop
 );
+
+-- The current documents: one row per PO line, invoice line and invoice with its current
+-- attributes and relations (models/sql/documents.sql says how each is derived), kept by
+-- models/documents.py `refresh` for the documents a load touched. match.sql, audit.sql and
+-- kpis.sql read them by these names. key: po_line_id
+CREATE TABLE IF NOT EXISTS po_lines (
+    po_line_id      VARCHAR NOT NULL,
+    po_id           VARCHAR,
+    line_no         VARCHAR,
+    item            VARCHAR,
+    unspsc          VARCHAR,
+    quantity        DOUBLE,
+    unit_price      DOUBLE,
+    contract_price  DOUBLE,
+    supplier_id     VARCHAR,
+    facility        VARCHAR,
+    department      VARCHAR,
+    flow            VARCHAR,            -- the requisition's kind of purchase: stock, bill_only, service
+    created_at      TIMESTAMP,          -- the order's Create Purchase Order
+    created_by      VARCHAR
+);
+
+-- What was received per PO line. key: po_line_id
+CREATE TABLE IF NOT EXISTS receipts (
+    po_line_id         VARCHAR NOT NULL,
+    po_id              VARCHAR,
+    received_quantity  DOUBLE NOT NULL,  -- receipts minus returns
+    goods_receipts     BIGINT NOT NULL,
+    returns            BIGINT NOT NULL,
+    order_receipts     BIGINT NOT NULL,  -- receipts naming the order but none of its lines (usage)
+    first_receipt_at   TIMESTAMP,
+    last_receipt_at    TIMESTAMP
+);
+
+-- key: invoice_line_id
+CREATE TABLE IF NOT EXISTS invoice_lines (
+    invoice_line_id  VARCHAR NOT NULL,
+    invoice_id       VARCHAR,
+    po_line_id       VARCHAR,
+    quantity         DOUBLE,
+    unit_price       DOUBLE,
+    line_amount      DOUBLE
+);
+
+-- key: invoice_id
+CREATE TABLE IF NOT EXISTS invoices (
+    invoice_id               VARCHAR NOT NULL,
+    supplier_id              VARCHAR,
+    supplier_invoice_number  VARCHAR,
+    number_key               VARCHAR,   -- the number normalised, as duplicate checks compare it
+    amount                   DOUBLE,
+    invoice_date             DATE,
+    due_date                 DATE,
+    payment_terms            VARCHAR,
+    ap_match_result          VARCHAR,   -- the AP platform's latest Match Invoice verdict
+    ap_exception_reason      VARCHAR,
+    ap_match_type            VARCHAR,
+    po_id                    VARCHAR,
+    facility                 VARCHAR,
+    department               VARCHAR,
+    category                 VARCHAR,   -- UNSPSC segment of the order's first line
+    flow                     VARCHAR,
+    po_created_at            TIMESTAMP,
+    po_created_by            VARCHAR,
+    received_at              TIMESTAMP, -- first Receive Invoice
+    approved_at              TIMESTAMP, -- last Approve Invoice
+    approved_by              VARCHAR,
+    paid_at                  TIMESTAMP, -- first Release Payment
+    first_event_at           TIMESTAMP,
+    first_match              VARCHAR,   -- the first Match Invoice verdict
+    match_events             BIGINT NOT NULL,
+    exceptions               BIGINT NOT NULL,   -- Flag Match Exception events
+    block_times              TIMESTAMP[],       -- every Block Invoice (blocks are read as of a moment)
+    release_times            TIMESTAMP[],       -- every Release Invoice Block
+    hold_reason              VARCHAR,   -- of the latest block
+    routed_to                VARCHAR,
+    routing_rule             VARCHAR,
+    touches                  BIGINT NOT NULL,   -- events by a person from receipt to approval, approval left out
+    discount_pct             DOUBLE,    -- payment terms "2/10 Net 30": 2, 10, 30
+    discount_days            INTEGER,
+    net_days                 INTEGER
+);

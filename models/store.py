@@ -27,11 +27,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models import mining, sync_lag
+from models import documents, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -43,6 +43,7 @@ RECORD_TABLES = ("event", "span")
 REFRESHES = (
     mining.refresh,     # case_event, case_variant for the objects the loads touched
     sync_lag.refresh,   # sync_hop for the traces and events they touched
+    documents.refresh,  # po_lines, receipts, invoices, invoice_lines
 )
 
 

@@ -5,17 +5,22 @@
 -- name: four_eyes
 -- The person who created a purchase order approved an invoice billing it. An invoice bills an
 -- order by O2O (either direction) or by an approval event that names both.
-WITH created AS (
+WITH both_roles AS MATERIALIZED (  -- people who created an order and approved an invoice: only their events matter
+    SELECT actor FROM event WHERE activity = $create_po AND actor_kind = $person
+    INTERSECT
+    SELECT actor FROM event WHERE activity = $approve_invoice AND actor_kind = $person
+),
+created AS (
     SELECT r.object_id AS po_id, e.actor, e.ts, e.event_id
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $purchase_order
-    WHERE e.activity = $create_po AND e.actor_kind = $person
+    WHERE e.activity = $create_po AND e.actor_kind = $person AND e.actor IN (SELECT actor FROM both_roles)
 ),
 approved AS (
     SELECT r.object_id AS invoice_id, e.actor, e.ts, e.event_id
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
-    WHERE e.activity = $approve_invoice AND e.actor_kind = $person
+    WHERE e.activity = $approve_invoice AND e.actor_kind = $person AND e.actor IN (SELECT actor FROM both_roles)
 ),
 bills AS (
     SELECT a.invoice_id, r.object_id AS po_id
@@ -69,17 +74,11 @@ WHERE (after_invoice_date OR after_invoice_received OR after_receipt)
 ORDER BY facility, department, po_created_at, invoice_id;
 
 -- name: duplicate_invoices
--- Pairs of invoices of one supplier and amount whose numbers agree once normalised (letters and
--- digits only, lower case, a leading "inv"/"in" dropped, leading zeros of the number dropped),
--- dated within $window_days of each other. The first received is the original.
+-- Pairs of invoices of one supplier and amount whose numbers agree once normalised (number_key:
+-- letters and digits only, lower case, a leading "inv"/"in" dropped, leading zeros of the number
+-- dropped), dated within $window_days of each other. The first received is the original.
 WITH inv AS (
-    SELECT *,
-           regexp_replace(
-               regexp_replace(lower(regexp_replace(supplier_invoice_number, '[^A-Za-z0-9]', '', 'g')),
-                              '^(inv|in)([0-9])', '\2'),
-               '^([a-z]*)0+([0-9])', '\1\2')                    AS number_key,
-           coalesce(invoice_date, received_at::DATE)            AS day,
-           round(amount, 2)                                     AS amount_key
+    SELECT *, coalesce(invoice_date, received_at::DATE) AS day, round(amount, 2) AS amount_key
     FROM invoices
     WHERE supplier_invoice_number IS NOT NULL AND amount IS NOT NULL
 )
@@ -109,7 +108,7 @@ WITH changed AS (
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
     WHERE e.activity = $bank_change
 ),
-released AS (
+released AS (     -- payments to the suppliers whose details changed
     SELECT e.event_id, e.ts, e.actor, e.facility,
            min(r.object_id) FILTER (WHERE o.object_type = $supplier) AS supplier_id,
            min(r.object_id) FILTER (WHERE o.object_type = $payment)  AS payment_id,
@@ -117,6 +116,7 @@ released AS (
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($supplier, $payment, $invoice)
     WHERE e.activity = $release_payment
+      AND e.event_id IN (SELECT event_id FROM event_object WHERE object_id IN (SELECT supplier_id FROM changed))
     GROUP BY e.event_id, e.ts, e.actor, e.facility
 ),
 paid AS (

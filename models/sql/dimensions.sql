@@ -17,11 +17,10 @@ ORDER BY name, supplier;
 -- name: attribute_values
 -- Distinct current values of one attribute over the objects of one type (departments, …).
 SELECT DISTINCT value FROM (
-    SELECT coalesce(
-               (SELECT c.value ->> '$' FROM object_change c
-                WHERE c.object_id = o.object_id AND c.attribute = $attribute ORDER BY c.ts DESC LIMIT 1),
-               o.attributes ->> ('$.' || $attribute)) AS value
-    FROM object o WHERE o.object_type = $object_type
+    SELECT coalesce(arg_max(c.value ->> '$', c.ts), any_value(o.attributes ->> ('$.' || $attribute))) AS value
+    FROM object o LEFT JOIN object_change c ON c.object_id = o.object_id AND c.attribute = $attribute
+    WHERE o.object_type = $object_type
+    GROUP BY o.object_id
 ) WHERE value IS NOT NULL AND value <> ''
 ORDER BY value;
 
@@ -31,12 +30,7 @@ FROM event
 WHERE NOT list_contains(coalesce(flags, []), $outlier_flag);
 
 -- name: categories
--- UNSPSC segments (first two digits) of the items ordered on PO lines.
-SELECT DISTINCT left(value, 2) AS category FROM (
-    SELECT coalesce(
-               (SELECT c.value ->> '$' FROM object_change c
-                WHERE c.object_id = o.object_id AND c.attribute = 'unspsc' ORDER BY c.ts DESC LIMIT 1),
-               o.attributes ->> '$.unspsc') AS value
-    FROM object o WHERE o.object_type = $object_type
-) WHERE value IS NOT NULL AND value <> ''
+-- UNSPSC segments (first two digits) of the items ordered on PO lines (the po_lines table).
+SELECT DISTINCT left(unspsc, 2) AS category FROM po_lines
+WHERE unspsc IS NOT NULL AND unspsc <> ''
 ORDER BY category;

@@ -7,12 +7,16 @@
 -- Parameters: object types and activities from models/vocabulary.py ($po_line, $purchase_order,
 -- $requisition, $supplier, $invoice, $invoice_line, $create_po, $goods_receipt_activity,
 -- $return_activity, $receive_invoice, $match_invoice, $approve_invoice).
--- match.sql and audit.sql read these blocks by name as relations (models/documents.py puts
--- them in front of a query as WITH clauses, in this file's order; later blocks may read earlier).
+-- The derive_* blocks fill the tables po_lines, receipts, invoice_lines and invoices
+-- (schema.sql) for the documents in document_scope (kind, object_id), a temporary table that
+-- models/documents.py `refresh` fills with what a load touched (`rebuild`: every document);
+-- match.sql, audit.sql and kpis.sql read those tables. derive_invoices reads po_lines, so it
+-- runs after derive_po_lines.
 
--- name: po_lines
+-- name: derive_po_lines
 WITH line AS (
-    SELECT object_id, attributes FROM object WHERE object_type = $po_line
+    SELECT object_id, attributes FROM object
+    WHERE object_type = $po_line AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line')
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
@@ -85,7 +89,7 @@ LEFT JOIN po_link pl     ON pl.po_id = lp.po_id
 LEFT JOIN requisition rq ON rq.object_id = pl.requisition_id
 LEFT JOIN created c      ON c.po_id = lp.po_id;
 
--- name: receipts
+-- name: derive_receipts
 -- Per PO line: what was received. ERP goods movements record the moved quantity on the line
 -- (received_quantity: positive for a receipt, negative for a return), so the received quantity
 -- is their sum. A receipt event that names the order but none of its lines (an implant usage
@@ -97,6 +101,7 @@ WITH line_po AS (
           UNION ALL SELECT target_id, source_id FROM object_object) r ON r.a = l.object_id
     JOIN object p ON p.object_id = r.b AND p.object_type = $purchase_order
     WHERE l.object_type = $po_line
+      AND l.object_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line')
     GROUP BY ALL
 ),
 moved AS (
@@ -105,9 +110,11 @@ moved AS (
     WHERE c.attribute = 'received_quantity'
     GROUP BY ALL
 ),
-receipt_event AS (
+receipt_event AS (   -- of the lines in scope and their orders
     SELECT e.event_id, e.activity, e.ts FROM event e
     WHERE e.activity IN ($goods_receipt_activity, $return_activity)
+      AND e.event_id IN (SELECT r.event_id FROM event_object r
+                         WHERE r.object_id IN (SELECT po_line_id FROM line_po UNION ALL SELECT po_id FROM line_po))
 ),
 touched AS (
     SELECT re.event_id, re.activity, re.ts, r.object_id, o.object_type
@@ -142,9 +149,11 @@ LEFT JOIN moved m        ON m.po_line_id = l.po_line_id
 LEFT JOIN line_events le ON le.po_line_id = l.po_line_id
 LEFT JOIN order_events oe ON oe.po_id = l.po_id;
 
--- name: invoice_lines
+-- name: derive_invoice_lines
 WITH line AS (
-    SELECT object_id, attributes FROM object WHERE object_type = $invoice_line
+    SELECT object_id, attributes FROM object
+    WHERE object_type = $invoice_line
+      AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice_line')
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
@@ -173,6 +182,7 @@ pair_event AS (     -- events touching exactly one invoice line and one PO line 
            min(r.object_id) FILTER (WHERE o.object_type = $po_line)      AS po_line_id
     FROM event_object r JOIN object o ON o.object_id = r.object_id
     WHERE o.object_type IN ($invoice_line, $po_line)
+      AND r.event_id IN (SELECT event_id FROM event_object SEMI JOIN line ON line.object_id = event_object.object_id)
     GROUP BY r.event_id
     HAVING count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $invoice_line) = 1
        AND count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $po_line) = 1
@@ -193,12 +203,19 @@ SELECT s.object_id                                     AS invoice_line_id,
        TRY_CAST(s.line_amount->>'$' AS DOUBLE)         AS line_amount
 FROM state s LEFT JOIN link k ON k.invoice_line_id = s.object_id;
 
--- name: invoices
+-- name: derive_invoices
 -- The AP platform's verdict is that of its latest Match Invoice event (match_result,
 -- exception_reason, match_type). Supplier: the supplier the invoice's own events name, else its
--- order's. Department: the order's (its requisition's), else the AP platform's.
+-- order's. Department: the order's (its requisition's), else the AP platform's. Category: the
+-- UNSPSC segment of the order's first line. The moments of its steps, the AP verdicts, blocks
+-- and routing come from its events; touches: events on the invoice by a person from its first
+-- receipt to its last approval, the approval itself left out (keying in a paper invoice counts).
+-- number_key: the supplier's invoice number as duplicate checks compare it (letters and digits
+-- only, lower case, a leading "inv"/"in" dropped, leading zeros of the number dropped).
+-- Terms: "2/10 Net 30", "2/10NT30", "2% 10 Net 30", "Net 45", "NT45" -> discount pct, days, net days.
 WITH inv AS (
-    SELECT object_id, attributes FROM object WHERE object_type = $invoice
+    SELECT object_id, attributes FROM object
+    WHERE object_type = $invoice AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice')
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
@@ -217,7 +234,7 @@ state AS (
     GROUP BY i.object_id, i.attributes
 ),
 inv_event AS (
-    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.attributes
+    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.actor_kind, e.attributes
     FROM event_object r SEMI JOIN inv i ON i.object_id = r.object_id
     JOIN event e ON e.event_id = r.event_id
 ),
@@ -228,8 +245,25 @@ ev AS (
            arg_max(attributes->>'department', ts) FILTER (WHERE attributes->>'department' IS NOT NULL) AS ap_department,
            min(ts) FILTER (WHERE activity = $receive_invoice)               AS received_at,
            max(ts) FILTER (WHERE activity = $approve_invoice)               AS approved_at,
-           arg_max(actor, ts) FILTER (WHERE activity = $approve_invoice)    AS approved_by
+           arg_max(actor, ts) FILTER (WHERE activity = $approve_invoice)    AS approved_by,
+           min(ts) FILTER (WHERE activity = $release_payment)               AS paid_at,
+           arg_min(attributes->>'match_result', ts) FILTER (WHERE activity = $match_invoice) AS first_match,
+           count(*) FILTER (WHERE activity = $match_invoice)                AS match_events,
+           count(*) FILTER (WHERE activity = $flag_exception)               AS exceptions,
+           list(ts ORDER BY ts) FILTER (WHERE activity = $block_invoice)    AS block_times,
+           list(ts ORDER BY ts) FILTER (WHERE activity = $release_block)    AS release_times,
+           arg_max(attributes->>'hold_reason', ts) FILTER (WHERE activity = $block_invoice) AS hold_reason,
+           arg_max(attributes->>'routed_to', ts) FILTER (WHERE attributes->>'routed_to' IS NOT NULL)       AS routed_to,
+           arg_max(attributes->>'routing_rule', ts) FILTER (WHERE attributes->>'routing_rule' IS NOT NULL) AS routing_rule,
+           min(ts)                                                          AS first_event_at
     FROM inv_event GROUP BY ALL
+),
+touch AS (
+    SELECT i.invoice_id, count(DISTINCT i.event_id) AS touches
+    FROM inv_event i JOIN ev ON ev.invoice_id = i.invoice_id
+    WHERE i.actor_kind = $person AND i.activity <> $approve_invoice
+      AND i.ts >= ev.received_at AND i.ts <= ev.approved_at
+    GROUP BY ALL
 ),
 named AS (      -- objects the invoice's events or its O2O links name
     SELECT x.invoice_id, o.object_id, o.object_type
@@ -246,15 +280,27 @@ link AS (
            min(object_id) FILTER (WHERE object_type = $purchase_order) AS po_id
     FROM named GROUP BY ALL
 ),
+terms AS (
+    SELECT object_id,
+           regexp_extract(upper(payment_terms),
+                          '^\s*(?:([0-9]+(?:\.[0-9]+)?)\s*%?\s*/?\s*([0-9]+)\s*)?(?:NET|NT|N)\s*([0-9]+)\s*$',
+                          ['pct', 'days', 'net']) AS t
+    FROM state
+),
 po_department AS (
     SELECT po_id, any_value(department) AS department, any_value(supplier_id) AS supplier_id,
            any_value(facility) AS facility, any_value(flow) AS flow,
-           min(created_at) AS po_created_at, any_value(created_by) AS po_created_by
-    FROM po_lines GROUP BY ALL
+           min(created_at) AS po_created_at, any_value(created_by) AS po_created_by,
+           arg_min(left(unspsc, 2), po_line_id) AS category
+    FROM po_lines WHERE po_id IN (SELECT po_id FROM link) GROUP BY ALL
 )
 SELECT s.object_id                                            AS invoice_id,
        coalesce(k.supplier_id, p.supplier_id)                 AS supplier_id,
        s.supplier_invoice_number,
+       regexp_replace(
+           regexp_replace(lower(regexp_replace(s.supplier_invoice_number, '[^A-Za-z0-9]', '', 'g')),
+                          '^(inv|in)([0-9])', '\2'),
+           '^([a-z]*)0+([0-9])', '\1\2')                      AS number_key,
        TRY_CAST(s.amount AS DOUBLE)                           AS amount,
        coalesce(try_strptime(s.invoice_date, '%Y-%m-%d'), try_strptime(s.invoice_date, '%m/%d/%Y'),
                 try_strptime(s.invoice_date, '%d.%m.%Y'))::DATE AS invoice_date,
@@ -267,13 +313,129 @@ SELECT s.object_id                                            AS invoice_id,
        k.po_id,
        coalesce(ev.facility, p.facility)                      AS facility,
        coalesce(p.department, ev.ap_department)               AS department,
+       p.category,
        p.flow,
        p.po_created_at,
        p.po_created_by,
        ev.received_at,
        ev.approved_at,
-       ev.approved_by
+       ev.approved_by,
+       ev.paid_at,
+       ev.first_event_at,
+       ev.first_match,
+       coalesce(ev.match_events, 0)                           AS match_events,
+       coalesce(ev.exceptions, 0)                             AS exceptions,
+       ev.block_times,
+       ev.release_times,
+       ev.hold_reason,
+       ev.routed_to,
+       ev.routing_rule,
+       coalesce(t.touches, 0)                                 AS touches,
+       TRY_CAST(nullif(tm.t.pct, '') AS DOUBLE)               AS discount_pct,
+       TRY_CAST(nullif(tm.t.days, '') AS INTEGER)             AS discount_days,
+       TRY_CAST(nullif(tm.t.net, '') AS INTEGER)              AS net_days
 FROM state s
+LEFT JOIN terms tm       ON tm.object_id = s.object_id
 LEFT JOIN ev             ON ev.invoice_id = s.object_id
+LEFT JOIN touch t        ON t.invoice_id = s.object_id
 LEFT JOIN link k         ON k.invoice_id = s.object_id
 LEFT JOIN po_department p ON p.po_id = k.po_id
+
+-- name: refresh_touched
+-- The documents (and the orders, requisitions and suppliers they are read through) that the loads
+-- with batch ids in [$first, $last] may have changed: an object arriving, a new attribute value,
+-- a new relation, a new event of an old relation. (O2O links carry no load id; they arrive with
+-- the events or objects of the record that states them, which this catches.)
+CREATE OR REPLACE TEMP TABLE document_touched AS
+SELECT DISTINCT t.object_id, o.object_type, o.batch_id BETWEEN $first AND $last AS arrived
+FROM (
+    SELECT object_id FROM event_object     -- one scan: new relations and relations of new events
+    WHERE batch_id BETWEEN $first AND $last
+       OR event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
+    UNION ALL
+    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
+    UNION ALL
+    SELECT object_id FROM object_change WHERE batch_id BETWEEN $first AND $last
+) t JOIN object o ON o.object_id = t.object_id
+WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line);
+
+-- name: refresh_scope
+-- Which rows to derive again. A PO line: itself, or its order, the order's requisition, or a
+-- supplier the order names that just arrived. Receipts: as the PO lines. An invoice: itself, or
+-- an order it names whose lines changed. An invoice line: itself, or the invoice or PO line it is
+-- tied to (by O2O or a shared event).
+CREATE OR REPLACE TEMP TABLE document_scope AS
+WITH o2o AS (
+    SELECT source_id AS a, target_id AS b FROM object_object
+    UNION ALL
+    SELECT target_id, source_id FROM object_object
+),
+po AS (
+    SELECT object_id AS po_id FROM document_touched WHERE object_type = $purchase_order
+    UNION
+    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a
+    WHERE t.object_type = $requisition OR (t.object_type = $supplier AND t.arrived)
+),
+line AS (
+    SELECT object_id FROM document_touched WHERE object_type = $po_line
+    UNION
+    SELECT r.b FROM o2o r SEMI JOIN po ON po.po_id = r.a
+),
+line_po AS (    -- orders whose lines are derived again (invoices read an order through its lines)
+    SELECT po_id FROM po
+    UNION
+    SELECT r.b FROM o2o r SEMI JOIN line ON line.object_id = r.a
+),
+inv_line AS (
+    SELECT object_id FROM document_touched WHERE object_type = $invoice_line
+    UNION
+    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a
+    WHERE t.object_type IN ($invoice, $po_line)
+    UNION
+    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
+    JOIN document_touched t ON t.object_id = r1.object_id AND t.object_type = $po_line
+),
+inv_via AS (    -- invoices read these: their order (through its lines) and a supplier that just arrived
+    SELECT po_id AS object_id FROM line_po
+    UNION
+    SELECT object_id FROM document_touched WHERE object_type = $supplier AND arrived
+),
+inv AS (
+    SELECT object_id FROM document_touched WHERE object_type = $invoice
+    UNION
+    SELECT r.b FROM o2o r SEMI JOIN inv_via v ON v.object_id = r.a
+    UNION
+    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
+    SEMI JOIN inv_via v ON v.object_id = r1.object_id
+),
+scoped AS (
+    SELECT 'po_line' AS kind, object_id FROM line
+    UNION ALL SELECT 'invoice_line', object_id FROM inv_line
+    UNION ALL SELECT 'invoice', object_id FROM inv
+)
+SELECT s.kind, s.object_id
+FROM scoped s JOIN object o ON o.object_id = s.object_id
+WHERE o.object_type = CASE s.kind WHEN 'po_line' THEN $po_line WHEN 'invoice_line' THEN $invoice_line
+                                  ELSE $invoice END;
+
+-- name: rebuild_scope
+CREATE OR REPLACE TEMP TABLE document_scope AS
+SELECT CASE object_type WHEN $po_line THEN 'po_line' WHEN $invoice_line THEN 'invoice_line'
+                        ELSE 'invoice' END AS kind, object_id
+FROM object WHERE object_type IN ($po_line, $invoice_line, $invoice);
+
+-- name: forget_po_lines
+DELETE FROM po_lines WHERE po_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line');
+
+-- name: forget_receipts
+DELETE FROM receipts WHERE po_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line');
+
+-- name: forget_invoice_lines
+DELETE FROM invoice_lines WHERE invoice_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice_line');
+
+-- name: forget_invoices
+DELETE FROM invoices WHERE invoice_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice');
+
+-- name: refresh_done
+DROP TABLE IF EXISTS document_touched;
+DROP TABLE IF EXISTS document_scope;

@@ -83,13 +83,19 @@ GROUP BY ALL
 ORDER BY source_system;
 
 -- name: span_coverage
--- Per case notion: how many cases have at least one event that a span carried.
-SELECT ce.object_type,
-       count(DISTINCT ce.case_id)                                         AS cases,
-       count(DISTINCT ce.case_id) FILTER (WHERE h.event_id IS NOT NULL)   AS cases_with_spans,
-       cases_with_spans / cases                                           AS coverage
-FROM case_event ce
-LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
-WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], ce.facility))
+-- Per case notion: how many cases have at least one event that a span carried. (Each case is
+-- judged once, then cases counted: no count(DISTINCT) over every case event.)
+WITH judged AS (
+    SELECT ce.object_type, ce.case_id, bool_or(h.event_id IS NOT NULL) AS carried
+    FROM case_event ce
+    LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
+    WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], ce.facility))
+    GROUP BY ALL
+)
+SELECT object_type,
+       count(*)                          AS cases,
+       count(*) FILTER (WHERE carried)   AS cases_with_spans,
+       cases_with_spans / cases          AS coverage
+FROM judged
 GROUP BY ALL
-ORDER BY cases DESC, ce.object_type;
+ORDER BY cases DESC, object_type;

@@ -12,68 +12,27 @@
 SELECT coalesce($as_of::TIMESTAMP,
                 (SELECT max(ts) FROM event WHERE NOT list_contains(coalesce(flags, []), $outlier_flag))) AS as_of;
 
--- name: po_category
-SELECT po_id, arg_min(left(unspsc, 2), po_line_id) AS category
-FROM po_lines WHERE po_id IS NOT NULL GROUP BY po_id;
-
 -- name: inv_fact
--- One row per invoice: its dimensions, amounts, dates, the moments of its steps, touches, terms.
--- touches: events on the invoice by a person from its first receipt to its last approval, the
--- approval itself left out (a person keying in a paper invoice is a touch).
--- Terms: "2/10 Net 30", "2/10NT30", "2% 10 Net 30", "Net 45", "NT45" -> discount pct, days, net days.
-WITH ie AS (
-    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.actor_kind, e.attributes
-    FROM event_object r
-    JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
-    JOIN event e ON e.event_id = r.event_id
-),
-ev AS (
-    SELECT ie.invoice_id,
-           min(ts) FILTER (WHERE activity = $receive_invoice)                          AS received_at,
-           max(ts) FILTER (WHERE activity = $approve_invoice)                          AS approved_at,
-           min(ts) FILTER (WHERE activity = $release_payment)                          AS paid_at,
-           arg_min(attributes->>'match_result', ts) FILTER (WHERE activity = $match_invoice) AS first_match,
-           count(*) FILTER (WHERE activity = $match_invoice)                           AS match_events,
-           count(*) FILTER (WHERE activity = $flag_exception)                          AS exceptions,
-           max(ts) FILTER (WHERE activity = $block_invoice AND ts <= n.as_of)          AS blocked_at,
-           max(ts) FILTER (WHERE activity = $release_block AND ts <= n.as_of)          AS released_at,
-           arg_max(attributes->>'hold_reason', ts) FILTER (WHERE activity = $block_invoice) AS hold_reason,
-           arg_max(attributes->>'routed_to', ts) FILTER (WHERE attributes->>'routed_to' IS NOT NULL)       AS routed_to,
-           arg_max(attributes->>'routing_rule', ts) FILTER (WHERE attributes->>'routing_rule' IS NOT NULL) AS routing_rule,
-           min(ts)                                                                     AS first_event_at
-    FROM ie, now_ts n GROUP BY ie.invoice_id
-),
-touch AS (
-    SELECT ie.invoice_id, count(DISTINCT ie.event_id) AS touches
-    FROM ie JOIN ev ON ev.invoice_id = ie.invoice_id
-    WHERE ie.actor_kind = $person AND ie.activity <> $approve_invoice
-      AND ie.ts >= ev.received_at AND ie.ts <= ev.approved_at
-    GROUP BY ALL
-),
-terms AS (
-    SELECT invoice_id,
-           regexp_extract(upper(payment_terms),
-                          '^\s*(?:([0-9]+(?:\.[0-9]+)?)\s*%?\s*/?\s*([0-9]+)\s*)?(?:NET|NT|N)\s*([0-9]+)\s*$',
-                          ['pct', 'days', 'net']) AS t
-    FROM invoices
+-- One row per invoice (the invoices table: dimensions, amounts, dates, the moments of its steps,
+-- touches, terms), with what depends on $as_of: blocked_at, the latest Block Invoice by then
+-- that no Release Invoice Block by then followed.
+WITH held AS (
+    SELECT i.invoice_id,
+           list_max(list_filter(i.block_times, lambda t: t <= n.as_of))   AS blocked_at,
+           list_max(list_filter(i.release_times, lambda t: t <= n.as_of)) AS released_at
+    FROM invoices i, now_ts n
+    WHERE i.block_times IS NOT NULL
 )
-SELECT i.invoice_id, i.po_id, i.facility, i.supplier_id AS supplier, i.department, c.category,
+SELECT i.invoice_id, i.po_id, i.facility, i.supplier_id AS supplier, i.department, i.category,
        i.amount, i.invoice_date, i.due_date, i.flow, i.po_created_at, i.ap_exception_reason,
-       ev.received_at, ev.approved_at, ev.paid_at, ev.first_match, coalesce(ev.match_events, 0) AS match_events,
-       coalesce(ev.exceptions, 0) AS exceptions, ev.first_event_at,
-       CASE WHEN ev.blocked_at IS NOT NULL AND (ev.released_at IS NULL OR ev.released_at < ev.blocked_at)
-            THEN ev.blocked_at END                                   AS blocked_at,
-       coalesce(ev.hold_reason, i.ap_exception_reason)             AS block_reason,
-       ev.routed_to, ev.routing_rule,
-       coalesce(t.touches, 0)                                      AS touches,
-       TRY_CAST(nullif(tm.t.pct, '') AS DOUBLE)                    AS discount_pct,
-       TRY_CAST(nullif(tm.t.days, '') AS INTEGER)                  AS discount_days,
-       TRY_CAST(nullif(tm.t.net, '') AS INTEGER)                   AS net_days
+       i.received_at, i.approved_at, i.paid_at, i.first_match, i.match_events,
+       i.exceptions, i.first_event_at,
+       CASE WHEN h.blocked_at IS NOT NULL AND (h.released_at IS NULL OR h.released_at < h.blocked_at)
+            THEN h.blocked_at END                                   AS blocked_at,
+       coalesce(i.hold_reason, i.ap_exception_reason)              AS block_reason,
+       i.routed_to, i.routing_rule, i.touches, i.discount_pct, i.discount_days, i.net_days
 FROM invoices i
-LEFT JOIN ev          ON ev.invoice_id = i.invoice_id
-LEFT JOIN touch t     ON t.invoice_id = i.invoice_id
-LEFT JOIN terms tm    ON tm.invoice_id = i.invoice_id
-LEFT JOIN po_category c ON c.po_id = i.po_id;
+LEFT JOIN held h ON h.invoice_id = i.invoice_id;
 
 -- name: exc_fact
 -- One row per match exception: the exception object its Flag Match Exception names (else the
@@ -234,13 +193,16 @@ FROM sync_hop WHERE commit_time IS NOT NULL;
 -- source system, and every hop between systems — consecutive events in different source systems —
 -- was carried by traced integration traffic: the earlier event has a committed sync_hop into the
 -- later event's system. Counted at the case's first event.
-WITH ev AS (
+WITH step AS (
     SELECT c.case_id, c.position, c.ts, e.event_id, e.source_system,
            (nullif(trim(e.actor), '') IS NOT NULL AND e.ts IS NOT NULL
-            AND nullif(trim(e.source_system), '') IS NOT NULL) AS complete,
-           lead(e.source_system) OVER (PARTITION BY c.case_id ORDER BY c.position) AS next_system
+            AND nullif(trim(e.source_system), '') IS NOT NULL) AS complete
     FROM case_event c JOIN event e ON e.event_id = c.event_id
     WHERE c.object_type = $invoice
+),
+ev AS (     -- each event with the next one's system (positions run 1, 2, … per case: a join, no sort)
+    SELECT s.*, n.source_system AS next_system
+    FROM step s LEFT JOIN step n ON n.case_id = s.case_id AND n.position = s.position + 1
 ),
 judged AS (
     SELECT ev.case_id, min(ev.ts) AS started_at,
