@@ -99,11 +99,11 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
         return None
     trace_no = state["traces"] + np.cumsum(shape["<trace>"], dtype=np.int64)
     order = state["events"] + np.cumsum(shape["<event>"], dtype=np.int64)
-    attr = shape["attr"]
-    kind, key, value = (_unescaped(attr.field(f)) for f in ("kind", "key", "value"))
-    in_ev = shape["is_attr"] & (shape["in_event"] == 1)
-    in_tr = shape["is_attr"] & (shape["in_trace"] == 1) & (shape["in_event"] == 0)
-    ev_attrs = pa.table({"order": order[in_ev], "kind": kind.filter(in_ev), "key": key.filter(in_ev),
+    attrs, line = shape["attrs"], shape["attr_line"]
+    kind, key, value = attrs.field("kind"), _unescaped(attrs.field("key")), _unescaped(attrs.field("value"))
+    in_ev = shape["in_event"][line] == 1
+    in_tr = (shape["in_trace"][line] == 1) & ~in_ev
+    ev_attrs = pa.table({"order": order[line][in_ev], "kind": kind.filter(in_ev), "key": key.filter(in_ev),
                          "value": value.filter(in_ev)})
     for k, kinds in TEXT_KINDS.items():
         used = pc.unique(ev_attrs.filter(pc.equal(ev_attrs["key"], k))["kind"]).to_pylist()
@@ -113,7 +113,7 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
     # Traces: their case id and attributes (typed in Python, like the tree reader).
     t_nos = trace_no[shape["<trace>"]]
     case_attrs: dict[int, dict] = {t: {} for t in t_nos.tolist()}
-    for t, k, kd, v in zip(trace_no[in_tr].tolist(), key.filter(in_tr).to_pylist(),
+    for t, k, kd, v in zip(trace_no[line][in_tr].tolist(), key.filter(in_tr).to_pylist(),
                            kind.filter(in_tr).to_pylist(), value.filter(in_tr).to_pylist()):
         case_attrs[t][k] = typed(v, kd, clock)
     case_ids = [None if (c := a.pop(PM4PY_ACTIVITY, None)) is None else str(c) for a in case_attrs.values()]
@@ -151,26 +151,28 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
 
 
 def _shape(lines: pa.Array, fail: NotLineShaped) -> dict:
-    """Where the structure lines are, the running depth of trace and event, and the attributes;
-    raises `fail` unless the block is whole traces of one element per line."""
+    """Where the structure lines are, the running depth of trace and event, and the attributes
+    (`attrs`: kind, key, value; `attr_line`: their line); raises `fail` unless the block is whole
+    traces of one element per line."""
     out = {tag: pc.equal(lines, tag).to_numpy(zero_copy_only=False)
            for tag in ("<trace>", "</trace>", "<event>", "</event>")}
     in_trace = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
     in_event = np.cumsum(out["<event>"], dtype=np.int8) - np.cumsum(out["</event>"], dtype=np.int8)
-    structural = out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]
-    attr = pc.extract_regex(lines, ATTRIBUTE)
-    is_attr = attr.is_valid().to_numpy(zero_copy_only=False)
-    others = lines.filter(~(structural | is_attr))       # the header, blank lines and what breaks the shape
-    inside_others = ((in_trace == 1) & ~(structural | is_attr))
+    rest = np.flatnonzero(~(out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]))
+    matched = pc.extract_regex(lines.take(pa.array(rest)), ATTRIBUTE)
+    is_attr = matched.is_valid().to_numpy(zero_copy_only=False)
+    attrs = matched.filter(is_attr)
+    other_line = rest[~is_attr]           # the header, blank lines and what breaks the shape
+    others = lines.take(pa.array(other_line))
     if (in_trace.min(initial=0) < 0 or in_trace.max(initial=0) > 1 or in_event.min(initial=0) < 0
             or in_event.max(initial=0) > 1 or (in_event > in_trace).any() or in_trace[-1] != 0
-            or pc.any(pc.not_equal(pc.filter(lines, inside_others), "")).as_py()
+            or pc.any(pc.not_equal(others.filter(in_trace[other_line] == 1), "")).as_py()
             or pc.any(pc.match_substring_regex(others, TAGS)).as_py()
             or pc.any(pc.and_(pc.match_substring_regex(others, "<!--|-->"),      # comments on one line only
                               pc.invert(pc.match_substring_regex(others, "^<!--.*-->$")))).as_py()
-            or pc.any(pc.match_substring(attr.field("value"), "&#")).as_py()):
+            or pc.any(pc.match_substring(attrs.field("value"), "&#")).as_py()):
         raise fail
-    out.update(in_trace=in_trace, in_event=in_event, attr=attr, is_attr=is_attr)
+    out.update(in_trace=in_trace, in_event=in_event, attrs=attrs, attr_line=rest[is_attr])
     return out
 
 
