@@ -1,5 +1,6 @@
 """The current state of each P2P document: purchase order lines, receipts per PO line, invoices
-and invoice lines, as tables (po_lines, receipts, invoices, invoice_lines in models/schema.sql).
+and invoice lines, and match exceptions, as tables (po_lines, receipts, invoices, invoice_lines,
+match_exceptions in models/schema.sql).
 
 They are derived at load (`refresh`, in the load's transaction, for the documents the load
 touched; models/sql/documents.sql says how), so a question reads one row per document instead of
@@ -27,10 +28,11 @@ NAMES = {
     "match_invoice": v.MATCH_INVOICE, "approve_invoice": v.APPROVE_INVOICE,
     "release_payment": v.RELEASE_PAYMENT, "bank_change": v.CHANGE_SUPPLIER_BANK_DETAILS,
     "flag_exception": v.FLAG_MATCH_EXCEPTION, "block_invoice": v.BLOCK_INVOICE,
-    "release_block": v.RELEASE_INVOICE_BLOCK, "person": v.PERSON,
+    "release_block": v.RELEASE_INVOICE_BLOCK, "person": v.PERSON, "exception": v.EXCEPTION,
+    "resolve_exception": v.RESOLVE_EXCEPTION,
 }
 # Derived in this order: invoices read po_lines.
-DERIVED = ("po_lines", "receipts", "invoice_lines", "invoices")
+DERIVED = ("po_lines", "receipts", "invoice_lines", "invoices", "match_exceptions")
 
 # The procurement platform's kinds of purchase (requisition attribute `flow`)
 BILL_ONLY = "bill_only"     # implant used from consignment stock; the usage is the receipt
@@ -91,6 +93,12 @@ def invoices(con) -> pa.Table:
 def invoice_lines(con) -> pa.Table:
     """invoice_line_id, invoice_id, po_line_id, quantity, unit_price, line_amount."""
     return con.sql("SELECT * FROM invoice_lines ORDER BY invoice_line_id").to_arrow_table()
+
+
+def match_exceptions(con) -> pa.Table:
+    """exception_id (the exception object, else the invoice), invoice_id, flagged_at,
+    first_resolved_at."""
+    return con.sql("SELECT * FROM match_exceptions ORDER BY exception_id").to_arrow_table()
 
 
 def with_documents(name: str) -> str:

@@ -252,3 +252,12 @@ CREATE TABLE IF NOT EXISTS invoices (
     discount_days            INTEGER,
     net_days                 INTEGER
 );
+
+-- Match exceptions: the exception object a Flag Match Exception names (else the invoice), its
+-- invoice, when first flagged and first resolved. key: exception_id
+CREATE TABLE IF NOT EXISTS match_exceptions (
+    exception_id       VARCHAR NOT NULL,
+    invoice_id         VARCHAR,
+    flagged_at         TIMESTAMP,
+    first_resolved_at  TIMESTAMP
+);

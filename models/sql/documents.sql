@@ -341,6 +341,28 @@ LEFT JOIN touch t        ON t.invoice_id = s.object_id
 LEFT JOIN link k         ON k.invoice_id = s.object_id
 LEFT JOIN po_department p ON p.po_id = k.po_id
 
+-- name: derive_match_exceptions
+-- One row per match exception: the exception object its Flag Match Exception names (else the
+-- invoice), its invoice, when it was first flagged and first resolved; from the events that name
+-- the exceptions and invoices in scope.
+WITH ex AS (
+    SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.activity) AS activity,
+           min(r.object_id) FILTER (WHERE o.object_type = $exception) AS exception_id,
+           min(r.object_id) FILTER (WHERE o.object_type = $invoice)   AS invoice_id
+    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($exception, $invoice)
+    WHERE e.activity IN ($flag_exception, $resolve_exception)
+      AND e.event_id IN (SELECT event_id FROM event_object
+                         WHERE object_id IN (SELECT object_id FROM document_scope WHERE kind IN ('exception', 'invoice')))
+    GROUP BY e.event_id
+)
+SELECT coalesce(exception_id, invoice_id)                         AS exception_id,
+       any_value(invoice_id)                                      AS invoice_id,
+       min(ts) FILTER (WHERE activity = $flag_exception)          AS flagged_at,
+       min(ts) FILTER (WHERE activity = $resolve_exception)       AS first_resolved_at
+FROM ex
+GROUP BY 1;
+
 -- name: refresh_touched
 -- The documents (and the orders, requisitions and suppliers they are read through) that the loads
 -- with batch ids in [$first, $last] may have changed: an object arriving, a new attribute value,
@@ -357,7 +379,7 @@ FROM (
     UNION ALL
     SELECT object_id FROM object_change WHERE batch_id BETWEEN $first AND $last
 ) t JOIN object o ON o.object_id = t.object_id
-WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line);
+WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line, $exception);
 
 -- name: refresh_scope
 -- Which rows to derive again. A PO line: itself, or its order, the order's requisition, or a
@@ -408,21 +430,28 @@ inv AS (
     SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
     SEMI JOIN inv_via v ON v.object_id = r1.object_id
 ),
+exc AS (    -- a match exception is read whole: with every exception its invoices' events name
+    SELECT object_id FROM document_touched WHERE object_type = $exception
+    UNION
+    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
+    SEMI JOIN inv ON inv.object_id = r1.object_id
+),
 scoped AS (
     SELECT 'po_line' AS kind, object_id FROM line
     UNION ALL SELECT 'invoice_line', object_id FROM inv_line
     UNION ALL SELECT 'invoice', object_id FROM inv
+    UNION ALL SELECT 'exception', object_id FROM exc
 )
 SELECT s.kind, s.object_id
 FROM scoped s JOIN object o ON o.object_id = s.object_id
 WHERE o.object_type = CASE s.kind WHEN 'po_line' THEN $po_line WHEN 'invoice_line' THEN $invoice_line
-                                  ELSE $invoice END;
+                                  WHEN 'exception' THEN $exception ELSE $invoice END;
 
 -- name: rebuild_scope
 CREATE OR REPLACE TEMP TABLE document_scope AS
 SELECT CASE object_type WHEN $po_line THEN 'po_line' WHEN $invoice_line THEN 'invoice_line'
-                        ELSE 'invoice' END AS kind, object_id
-FROM object WHERE object_type IN ($po_line, $invoice_line, $invoice);
+                        WHEN $exception THEN 'exception' ELSE 'invoice' END AS kind, object_id
+FROM object WHERE object_type IN ($po_line, $invoice_line, $invoice, $exception);
 
 -- name: forget_po_lines
 DELETE FROM po_lines WHERE po_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line');
@@ -435,6 +464,10 @@ DELETE FROM invoice_lines WHERE invoice_line_id IN (SELECT object_id FROM docume
 
 -- name: forget_invoices
 DELETE FROM invoices WHERE invoice_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice');
+
+-- name: forget_match_exceptions
+DELETE FROM match_exceptions
+WHERE exception_id IN (SELECT object_id FROM document_scope WHERE kind IN ('exception', 'invoice'));
 
 -- name: refresh_done
 DROP TABLE IF EXISTS document_touched;

@@ -35,24 +35,11 @@ FROM invoices i
 LEFT JOIN held h ON h.invoice_id = i.invoice_id;
 
 -- name: exc_fact
--- One row per match exception: the exception object its Flag Match Exception names (else the
--- invoice), its invoice, when it was flagged and resolved (resolutions after $as_of do not count).
-WITH ex AS (
-    SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.activity) AS activity,
-           min(r.object_id) FILTER (WHERE o.object_type = $exception) AS exception_id,
-           min(r.object_id) FILTER (WHERE o.object_type = $invoice)   AS invoice_id
-    FROM event e JOIN event_object r ON r.event_id = e.event_id
-    JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($exception, $invoice)
-    WHERE e.activity IN ($flag_exception, $resolve_exception)
-    GROUP BY e.event_id
-)
-SELECT coalesce(ex.exception_id, ex.invoice_id)                                   AS exception_id,
-       any_value(ex.invoice_id)                                                   AS invoice_id,
-       min(ex.ts) FILTER (WHERE ex.activity = $flag_exception)                    AS flagged_at,
-       min(ex.ts) FILTER (WHERE ex.activity = $resolve_exception AND ex.ts <= n.as_of) AS resolved_at,
-       any_value(n.as_of)                                                         AS as_of
-FROM ex, now_ts n
-GROUP BY 1;
+-- One row per match exception (the match_exceptions table), resolved only if by $as_of.
+SELECT x.exception_id, x.invoice_id, x.flagged_at,
+       CASE WHEN x.first_resolved_at <= n.as_of THEN x.first_resolved_at END AS resolved_at,
+       n.as_of
+FROM match_exceptions x, now_ts n;
 
 -- name: exceptions_open
 -- Exceptions flagged by $as_of and not resolved by then, with their age in calendar days.
