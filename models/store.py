@@ -280,6 +280,11 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
         raise
     store = Store(con, path)
     if not read_only:
+        # DuckDB checkpoints whenever its write-ahead log passes 16 MB; under a stream of OTLP
+        # commits that is every few seconds, and each small checkpoint rewrites the row groups
+        # still filling up. 256 MB halves the commit cost; the price is a longer log to replay
+        # after a crash (seconds).
+        con.execute(sql("store.checkpoint_less_often"))
         store.catch_up()   # what a crash left underived (nothing, usually: one small query)
     return store
 

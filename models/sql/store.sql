@@ -22,3 +22,6 @@ GROUP BY d.seq;
 
 -- name: mark_derived
 UPDATE derived_through SET seq = $seq, caught_up_at = $at;
+
+-- name: checkpoint_less_often
+SET checkpoint_threshold = '256MB';
