@@ -133,7 +133,9 @@ class Translator:
         expected = f"format {fmt}" if fmt else "ISO 8601, e.g. 2024-03-31 14:05:00 or 2024-03-31T14:05:00+02:00"
         tz_col = m.timezone_column or "timezone"
         reasons = [("NOT _ok", """CASE WHEN json_valid(_raw)
-                        THEN 'a JSON ' || lower(json_type(_raw)) || ', expected a JSON object per line'
+                        THEN 'a JSON ' || CASE WHEN json_type(_raw) IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN 'number'
+                                            WHEN json_type(_raw) = 'VARCHAR' THEN 'string'
+                                            ELSE lower(json_type(_raw)) END || ', expected a JSON object per line'
                         ELSE 'not valid JSON (truncated or malformed line), expected a JSON object per line' END""")
                    ] if self.flavour == JSONL else []
         reasons += [

@@ -141,3 +141,13 @@ def test_pm4py_convention_csv_reads_without_mapping_and_reingest_changes_nothing
 def row_counts(store):
     names = ("event", "object", "object_change", "event_object", "object_object", "dead_letter")
     return {n: store.cursor().execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+
+
+def test_jsonl_lines_that_are_not_objects_are_rejected_by_kind_and_blank_lines_skipped():
+    path = DATA / "lines_that_are_not_objects.jsonl"
+    batches = list(read_jsonl(path, AP))
+    assert [(e["activity"], e["ts"], e["source_order"]) for e in tables(batches, "event")] == [
+        ("Approve Invoice", datetime(2024, 3, 10, 12, 0), 3)]
+    assert [(d["position"], d["reason"]) for d in tables(batches, "dead_letter")] == [
+        ("line 1", "a JSON array, expected a JSON object per line"),
+        ("line 4", "a JSON number, expected a JSON object per line")]
