@@ -25,7 +25,8 @@ WITH touched AS (
 ), parsed AS (
     SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
            s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
-    FROM span s SEMI JOIN touched t ON t.trace_id = s.trace_id
+    FROM span s   -- found by row id: the search reads trace_id alone, the rest only for the hits
+    WHERE s.rowid IN (SELECT x.rowid FROM span x SEMI JOIN touched t ON t.trace_id = x.trace_id)
 )
 SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
        coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)) AS event_id,
@@ -46,7 +47,8 @@ earlier AS (
 ), parsed AS (
     SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
            s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
-    FROM span s SEMI JOIN earlier e ON e.trace_id = s.trace_id
+    FROM span s
+    WHERE s.rowid IN (SELECT x.rowid FROM span x SEMI JOIN earlier e ON e.trace_id = x.trace_id)
 )
 SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
        coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)),
