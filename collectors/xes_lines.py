@@ -223,10 +223,14 @@ def _last_value(attrs: pa.Table, key: str, base: int, n: int) -> pa.Array:
 
 
 def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
-    """`stamp` as naive UTC; ISO forms by DuckDB, the rest (and what DuckDB refuses) by Python."""
-    con.register("stamps", pa.table({"t": stamp}))
+    """`stamp` as naive UTC; ISO forms by DuckDB, the rest (and what DuckDB refuses) by Python.
+    Each distinct text is parsed once (logs repeat their times)."""
+    distinct = pc.unique(stamp)
+    con.register("stamps", pa.table({"t": distinct}))
     try:
-        naive = "t::TIMESTAMP" if zone == "UTC" else f"timezone('UTC', timezone('{zone}', t::TIMESTAMP))"
+        naive = "try_cast(t AS TIMESTAMP)"
+        if zone != "UTC":
+            naive = f"timezone('UTC', timezone('{zone.replace(chr(39), chr(39) * 2)}', {naive}))"
         ts = con.sql(f"""
             SELECT CASE WHEN regexp_full_match(t, '{ISO}(Z|[+-]\\d{{2}}:\\d{{2}})')
                              THEN timezone('UTC', try_cast(t AS TIMESTAMPTZ))
@@ -234,11 +238,11 @@ def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
             FROM stamps""").to_arrow_table()["ts"].combine_chunks().cast(TS)
     finally:
         con.unregister("stamps")
-    missing = pc.and_(ts.is_null(), stamp.is_valid())
-    if not pc.any(missing).as_py():
-        return ts
-    fixed = [clock.utc(s) if m else None for s, m in zip(stamp.to_pylist(), missing.to_pylist())]
-    return pc.if_else(missing, pa.array(fixed, TS), ts)
+    missing = pc.and_(ts.is_null(), distinct.is_valid())
+    if pc.any(missing).as_py():
+        fixed = [clock.utc(s) if m else None for s, m in zip(distinct.to_pylist(), missing.to_pylist())]
+        ts = pc.if_else(missing, pa.array(fixed, TS), ts)
+    return pc.take(ts, pc.index_in(stamp, value_set=distinct))
 
 
 def _extra_attributes(attrs: pa.Table, base: int, n: int, clock: Clock) -> pa.Array:

@@ -158,3 +158,17 @@ def test_line_by_line_reading_equals_the_xml_tree_reading(real_data, name):
     tree = list(_read_tree(path, str(path), xes_system(path), CASE, {}, Clock("UTC"), 100_000, 0))
     for name in ("event", "object", "event_object"):
         assert table(fast, name) == table(tree, name)
+
+
+def test_times_without_offset_read_in_the_mapping_zone_and_impossible_dates_rejected(tmp_path):
+    path = tmp_path / "zoned.xes"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<log>\n'
+                    + _trace("PO-7", [_event("Create Purchase Order", 9).replace("+01:00", ""),
+                                      _event("Approve Purchase Order", 9).replace("2024-03-30T09:00:00+01:00",
+                                                                                  "2024-02-30T09:00:00")])
+                    + "</log>\n", encoding="utf-8")
+    mapping = Mapping(system="erp", activity="concept:name", timestamp="time:timestamp", timezone="Europe/Berlin")
+    batches = list(read_xes(path, mapping))
+    assert [(e["event_id"], e["ts"]) for e in table(batches, "event")] == [("erp:PO-7:1", datetime(2024, 3, 30, 8))]
+    assert [(d["position"], d["reason"]) for d in table(batches, "dead_letter")] == [
+        ("trace 1, event 2", 'time:timestamp "2024-02-30T09:00:00" is not an ISO 8601 time')]
