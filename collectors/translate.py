@@ -183,7 +183,7 @@ class Translator:
               "NULL::TIMESTAMP AS ts, 0 AS oi, NULL::VARCHAR AS type, NULL::VARCHAR AS qualifier, "
               "NULL::VARCHAR AS object_id, NULL::JSON AS attrs, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
               "NULL::VARCHAR AS reason WHERE false")
-        bad = f"""
+        bad = """
             CREATE OR REPLACE TEMP TABLE bad AS
             SELECT _line, arg_min(reason, k) AS reason FROM (
                 SELECT _line, reason, 0 AS k FROM p WHERE reason IS NOT NULL

@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.errors import UnreadableSource
 from collectors.log_values import Clock, as_json, typed
 from collectors.mappings import PM4PY_ACTIVITY, PM4PY_RESOURCE, PM4PY_TIMESTAMP
 from models.batches import TS, Batch, dead_letters
