@@ -32,6 +32,8 @@ from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
 
 SCHEMA_VERSION = 2
+# Versions whose stores differ from this one in derived tables only: opening one upgrades it.
+UPGRADABLE_FROM = (1,)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -53,6 +55,10 @@ class StoreError(Exception):
 
 class SchemaVersionError(StoreError):
     pass
+
+
+class _Outdated(Exception):
+    """A store of an upgradable earlier version, opened read-only."""
 
 
 class StoreLockedError(StoreError):
@@ -275,6 +281,10 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
         raise StoreError(f"cannot open {path}: {exc}") from exc
     try:
         _ensure_schema(con, path, read_only)
+    except _Outdated:
+        con.close()
+        open_store(path).close()   # upgrades it
+        return open_store(path, read_only=True)
     except BaseException:
         con.close()
         raise
@@ -295,7 +305,11 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     ).fetchall()[0][0]
     if has_info:
         found = scalar(con, "store.schema_version")
-        if found != SCHEMA_VERSION:
+        if found in UPGRADABLE_FROM:
+            if read_only:
+                raise _Outdated
+            _upgrade(con)
+        elif found != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{path} holds a P2P Observatory store of schema version {found}; this version "
                 f"reads schema version {SCHEMA_VERSION}. Use a P2P Observatory release that "
@@ -314,6 +328,18 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.execute(sql("store.start_derived"))
+    con.commit()
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store of an earlier version up to this one: add the tables it lacks, and derive
+    every derived table again from the records, as if each load had just landed."""
+    con.begin()
+    con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
+    con.execute(sql("store.forget_derived"))
+    con.execute(sql("store.start_derived"))
+    _derive_pending(con)
+    con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
 
 

@@ -152,3 +152,35 @@ def test_a_refresh_cut_short_is_finished_when_the_store_is_opened_again(tmp_path
         assert hops == [{"event_id": "erp:1", "target_system": v.AP, "lag_s": 120.0}]   # 09:30 -> 09:32
     finally:
         store.close()
+
+
+# The tables of a version 1 store (the first release): records, and three derived tables.
+VERSION_1_TABLES = {"schema_info", "ingest_batch", "event", "object", "object_change", "event_object",
+                    "object_object", "span", "dead_letter", "case_event", "case_variant", "sync_hop"}
+
+
+def _content(con, tables) -> dict:
+    return {t: sorted(con.sql(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_new_one(network, tmp_path):
+    store, _ = network
+    store.cursor().execute("CHECKPOINT")
+    old = tmp_path / "v1.duckdb"
+    old.write_bytes(open(store.path, "rb").read())
+    con = duckdb.connect(str(old))
+    tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+    for table in tables - VERSION_1_TABLES:
+        con.execute(f"DROP TABLE {table}")
+    con.execute("DELETE FROM schema_info; INSERT INTO schema_info VALUES (1, now()::TIMESTAMP)")
+    con.close()
+
+    upgraded = open_store(old, read_only=True)   # a reader upgrades it too
+    try:
+        cur, expected = upgraded.cursor(), store.cursor()
+        assert cur.sql("SELECT max(version) FROM schema_info").fetchall()[0][0] == SCHEMA_VERSION
+        assert upgraded.data_version() == store.data_version() > 0
+        derived = sorted(tables - VERSION_1_TABLES - {"derived_through"}) + ["case_event", "sync_hop"]
+        assert derived and _content(cur, derived) == _content(expected, derived)
+    finally:
+        upgraded.close()

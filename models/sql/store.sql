@@ -10,6 +10,10 @@ INSERT INTO schema_info VALUES ($version, now()::TIMESTAMP);
 -- The last load the derived tables include (pages cache on it).
 SELECT seq FROM derived_through;
 
+-- name: forget_derived
+-- Before an upgrade re-derives everything (version 1 stores have no such table yet).
+DELETE FROM derived_through;
+
 -- name: start_derived
 INSERT INTO derived_through VALUES (0, NULL);
 
