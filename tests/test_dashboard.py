@@ -90,6 +90,19 @@ def test_viewer_scope_narrows_whatever_was_chosen():
     assert Filters(facilities=("MHS-NYC",)).within(None).facilities == ("MHS-NYC",)
 
 
+def test_recording_lists_what_a_page_asked_for_and_replays_it_uncached(loaded_store, dashboard):
+    from models import kpis
+    from models.filters import Filters
+
+    with data.recording() as calls:
+        dashboard.switch_page("dashboards/invoices.py").run()
+    asked = {fn for fn, _, _ in calls}
+    assert {kpis.invoice_arrivals, kpis.blocked_invoices, kpis.exception_aging} <= asked
+    fn, args, filters = next(c for c in calls if c[0] is kpis.blocked_invoices)
+    assert filters == Filters()
+    assert data.call(fn, args, filters) == kpis.blocked_invoices(loaded_store.cursor(), *args)
+
+
 def test_sync_lag_page_shows_the_models_figures_and_follows_the_filters(loaded_store, dashboard):
     from models import sync_lag
     from models.filters import Filters

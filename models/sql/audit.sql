@@ -14,13 +14,15 @@ created AS (
     SELECT r.object_id AS po_id, e.actor, e.ts, e.event_id
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $purchase_order
-    WHERE e.activity = $create_po AND e.actor_kind = $person AND e.actor IN (SELECT actor FROM both_roles)
+    SEMI JOIN both_roles b ON b.actor = e.actor
+    WHERE e.activity = $create_po AND e.actor_kind = $person
 ),
 approved AS (
     SELECT r.object_id AS invoice_id, e.actor, e.ts, e.event_id
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
-    WHERE e.activity = $approve_invoice AND e.actor_kind = $person AND e.actor IN (SELECT actor FROM both_roles)
+    SEMI JOIN both_roles b ON b.actor = e.actor
+    WHERE e.activity = $approve_invoice AND e.actor_kind = $person
 ),
 bills AS (
     SELECT a.invoice_id, r.object_id AS po_id
@@ -108,15 +110,18 @@ WITH changed AS (
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
     WHERE e.activity = $bank_change
 ),
-released AS (     -- payments to the suppliers whose details changed
+named AS MATERIALIZED (     -- events naming a supplier whose details changed
+    SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN changed c ON c.supplier_id = r.object_id
+),
+released AS (
     SELECT e.event_id, e.ts, e.actor, e.facility,
            min(r.object_id) FILTER (WHERE o.object_type = $supplier) AS supplier_id,
            min(r.object_id) FILTER (WHERE o.object_type = $payment)  AS payment_id,
            min(r.object_id) FILTER (WHERE o.object_type = $invoice)  AS invoice_id
-    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    FROM event e SEMI JOIN named n ON n.event_id = e.event_id
+    JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($supplier, $payment, $invoice)
     WHERE e.activity = $release_payment
-      AND e.event_id IN (SELECT event_id FROM event_object WHERE object_id IN (SELECT supplier_id FROM changed))
     GROUP BY e.event_id, e.ts, e.actor, e.facility
 ),
 paid AS (
