@@ -97,9 +97,10 @@ class Translator:
                 return "'{}'::JSON"
             return "json_object(" + ", ".join(f"{lit(k)}, {j[c]}" for k, c in attrs.items()) + ")"
 
-        objects = "".join(f", {self._raw_cell(o.id)} AS o{i}, {obj(o.attributes)} AS o{i}_attrs"
-                          + "".join(f", {j[c]} AS o{i}_a{k}" for k, c in enumerate(o.attributes.values()))
-                          for i, o in enumerate(m.objects))
+        # p keeps only what the outputs read: the object cells and the attribute values as JSON
+        objects = "".join(f", {self._raw_cell(o.id)} AS o{i}" for i, o in enumerate(m.objects))
+        objects_kept = "".join(f", o{i}" for i in range(len(m.objects)))
+        jsons_kept = "".join(f", {v}" for v in j.values())
         jsons = "".join(f", {self._json(c)} AS {j[c]}" for c in attr_columns)
         if self.flavour == JSONL:
             paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
@@ -153,30 +154,29 @@ class Translator:
         ok = "_ok, CASE WHEN NOT _ok THEN _raw END AS _raw," if self.flavour == JSONL else ""
         parsed = f"""
             CREATE OR REPLACE TEMP TABLE p AS
-            SELECT *, {reason} AS reason FROM (
+            SELECT _line, event_id, act_src, ts, fac_src, actor, ak_src {objects_kept}{jsons_kept}, {reason} AS reason FROM (
                 SELECT s.*, {zone_ok} AS zone_ok, coalesce({has_offset}, false) AS has_offset, {parse} AS ts
                 FROM (SELECT _line, {ok} {self._text(m.activity)} AS act_src, {self._text(m.timestamp)} AS ts_text,
                              {zone} AS zone, {self._text(m.event_id)} AS key, {event_id} AS event_id,
                              {self._text(m.facility)} AS fac_src, {self._text(m.actor)} AS actor,
-                             {self._text(m.actor_kind)} AS ak_src, {obj(m.attributes)} AS attributes {objects}
+                             {self._text(m.actor_kind)} AS ak_src {objects}{jsons_kept}
                       FROM (SELECT * {jsons} FROM {source} WHERE {not_blank})) s {zones_join})"""
 
         parts = []
         for i, o in enumerate(m.objects):
             cell = f"unnest(string_split(o{i}, {lit(o.separator)}))" if o.separator else f"o{i}"
-            names = list(o.attributes)
-            cols = "".join(f"o{i}_a{k}, " for k in range(len(names)))
-            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := o{i}_a{k}::VARCHAR)" for k, n in enumerate(names))
-                      + "]") if names else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
+            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := {j[c]}::VARCHAR)" for n, c in o.attributes.items())
+                      + "]") if o.attributes else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
             key = f"nullif(regexp_extract(v, {lit(o.pattern)}, 1), '')" if o.pattern else "v"
             oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key
             parts.append(f"""
                 SELECT _line, event_id, ts, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
-                       object_id, attrs, {values} AS attr_values,
+                       object_id, attrs, attr_values,
                        CASE WHEN object_id IS NULL THEN {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
                             {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} END AS reason
                 FROM (SELECT *, {oid} AS object_id FROM (
-                      SELECT _line, event_id, ts, o{i}_attrs AS attrs, {cols} nullif(trim({cell}), '') AS v FROM p)
+                      SELECT _line, event_id, ts, {obj(o.attributes)} AS attrs, {values} AS attr_values,
+                             nullif(trim({cell}), '') AS v FROM p)
                       WHERE v IS NOT NULL)""")
         eo = ("CREATE OR REPLACE TEMP TABLE eo AS " + " UNION ALL ".join(parts) if parts else
               "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS event_id, "
@@ -200,7 +200,7 @@ class Translator:
             "event": f"""
                 SELECT p.event_id, coalesce(a.target, p.act_src) AS activity, p.ts,
                        {lit(m.system)} AS source_system, coalesce(f.target, p.fac_src) AS facility,
-                       p.actor, {actor_kind} AS actor_kind, p.attributes::VARCHAR AS attributes,
+                       p.actor, {actor_kind} AS actor_kind, {obj(m.attributes)}::VARCHAR AS attributes,
                        CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
                             THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
                        p._line AS source_order
