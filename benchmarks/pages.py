@@ -11,6 +11,7 @@ Builds the store with `p2pobs simulate` + `p2pobs ingest` (or reuses one with --
   printing when the page's title was painted and when its script finished, against 3 s.
 
     .venv/bin/python benchmarks/pages.py [--orders N] [--db FILE] [--facility ID] [--no-browser]
+                                         [--pages overview,invoices,…]
 
 Timings on a shared 2-core machine are noisy: compare pages within one run.
 """
@@ -96,10 +97,10 @@ def warm_seconds(calls: list) -> list[tuple[str, float]]:
     return timed
 
 
-def queries(db: Path, facility: str | None, top: int) -> None:
+def queries(db: Path, facility: str | None, top: int, pages: list[str]) -> None:
     import logging
 
-    from models import dimensions, kpis
+    from models import audit, dimensions
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)   # "missing ScriptRunContext" outside a server
 
@@ -107,11 +108,11 @@ def queries(db: Path, facility: str | None, top: int) -> None:
     try:
         cur = store.cursor()
         facility = facility or dimensions.facilities(cur)[0]
-        blocked = kpis.blocked_invoices(cur)
-        case = blocked.column("invoice_id")[0].as_py() if blocked.num_rows else None
+        findings = audit.four_eyes(cur)      # a case an auditor would open: one with a finding
+        case = findings.column("invoice_id")[0].as_py() if findings.num_rows else None
         print(f"\nQueries per page, warm (second call, no Streamlit cache), target {TARGET_QUERIES_S} s")
         print(f"{'page':<16} {'filter':<22} {'calls':>5} {'total s':>8}  slowest calls")
-        for page in PAGES:
+        for page in pages:
             for label, filters in (("unscoped", Filters()), (f"facility {facility}", Filters(facilities=(facility,)))):
                 timed = warm_seconds(recorded_calls(store, page, filters, case))
                 total = sum(s for _, s in timed)
@@ -128,7 +129,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def first_paint(db: Path) -> None:
+def first_paint(db: Path, pages: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -147,7 +148,8 @@ def first_paint(db: Path) -> None:
         print(f"{'page':<16} {'visit':<18} {'title s':>8} {'done s':>8}")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            for page_file, path in PAGES.items():
+            for page_file in pages:
+                path = PAGES[page_file]
                 for visit in ("first (cold cache)", "second (warm)"):
                     try:
                         title, done = _visit(browser, f"http://127.0.0.1:{port}/{path}")
@@ -185,6 +187,7 @@ def main() -> None:
     parser.add_argument("--facility", help="the facility of the scoped run (default: the first)")
     parser.add_argument("--top", type=int, default=3, help="slowest calls listed per page")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--pages", help="comma-separated page files (default: every page)")
     args = parser.parse_args()
     tmp = None
     db = args.db
@@ -194,9 +197,10 @@ def main() -> None:
     try:
         if not db.exists():
             build(args.orders, db)
-        queries(db, args.facility, args.top)
+        pages = [p if p.endswith(".py") else f"{p}.py" for p in args.pages.split(",")] if args.pages else list(PAGES)
+        queries(db, args.facility, args.top, pages)
         if not args.no_browser:
-            first_paint(db)
+            first_paint(db, pages)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
