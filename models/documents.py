@@ -11,12 +11,10 @@ runs a block with the other blocks of its file that it names put in front as WIT
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
 from models import vocabulary as v
-from models.queries import _blocks, _used, sql
+from models.queries import _used, composed, sql
 
 # Bound wherever a block asks for them: object types and activities are never re-typed in SQL.
 NAMES = {
@@ -101,33 +99,8 @@ def match_exceptions(con) -> pa.Table:
     return con.sql("SELECT * FROM match_exceptions ORDER BY exception_id").to_arrow_table()
 
 
-def with_documents(name: str) -> str:
-    """Block `name`'s SQL preceded, as WITH clauses, by the other blocks of its own file that it
-    reads, each once, a block after those it reads. (The documents are tables.)"""
-    concern, _, block = name.partition(".")
-    body = re.sub(r"^(\s*--[^\n]*\n)+", "", sql(name))     # leading comments
-    available = {f"{concern}.{b}": text for b, text in _blocks(concern).items() if b != block}
-    ordered: list[str] = []
-
-    def visit(text: str, seen: tuple[str, ...]) -> None:
-        for key, sub in available.items():
-            short = key.partition(".")[2]
-            if key not in ordered and key not in seen and re.search(rf"\b{short}\b", text):
-                visit(sub, seen + (key,))
-                if key not in ordered:
-                    ordered.append(key)
-
-    visit(body, (name,))
-    if not ordered:
-        return body
-    ctes = ",\n".join(f"{k.partition('.')[2]} AS (\n{available[k]}\n)" for k in ordered)
-    if re.match(r"\s*WITH\b", body, re.IGNORECASE):
-        return f"WITH {ctes},\n{body.lstrip()[4:]}"
-    return f"WITH {ctes}\n{body}"
-
-
 def query(con, name: str, **params) -> pa.Table:
     """Run block `name` over the current documents; object types and activities bound."""
-    q = with_documents(name)
+    q = composed(name)
     return con.sql(q, params=_used(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE,
                                         **params})).to_arrow_table()

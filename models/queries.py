@@ -44,6 +44,32 @@ def _used(query: str, params: dict) -> dict | None:
     return used or None
 
 
+def composed(name: str) -> str:
+    """Block `name`'s SQL preceded, as WITH clauses, by the other blocks of its own file that it
+    reads by name, each once, a block after those it reads: a filter or a derivation written
+    once in a file and read by many of its blocks."""
+    concern, _, block = name.partition(".")
+    body = re.sub(r"^(\s*--[^\n]*\n)+", "", sql(name))     # leading comments
+    available = {b: text for b, text in _blocks(concern).items() if b != block}
+    ordered: list[str] = []
+
+    def visit(text: str, seen: tuple[str, ...]) -> None:
+        text = re.sub(r"--[^\n]*", "", text)   # a name in a comment is no reference
+        for short, sub in available.items():
+            if short not in ordered and short not in seen and re.search(rf"\b{short}\b", text):
+                visit(sub, seen + (short,))
+                if short not in ordered:
+                    ordered.append(short)
+
+    visit(body, (block,))
+    if not ordered:
+        return body
+    ctes = ",\n".join(f"{k} AS (\n{available[k]}\n)" for k in ordered)
+    if re.match(r"\s*WITH\b", body, re.IGNORECASE):
+        return f"WITH {ctes},\n{body.lstrip()[4:]}"
+    return f"WITH {ctes}\n{body}"
+
+
 def sql(name: str) -> str:
     """The SQL of block `name` ("concern.block")."""
     concern, _, block = name.partition(".")

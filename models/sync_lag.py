@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from models import vocabulary as v
 from models.filters import ALL, Filters
-from models.queries import sql
+from models.queries import composed, sql
 
 SLA_SECONDS = 900
 TOLERANCE_SECONDS = 4 * 3600
@@ -262,7 +262,7 @@ def _bind(query: str, params: dict) -> dict | None:
 
 
 def _table(con, name: str, **params) -> pa.Table:
-    q = sql(name)
+    q = composed(name)
     return con.sql(q, params=_bind(q, params)).to_arrow_table()
 
 

@@ -122,6 +122,16 @@ WHERE e.event_id = h.event_id AND e.batch_id BETWEEN $first AND $last
 -- name: refresh_drop
 DROP TABLE IF EXISTS sync_lag_spans;
 
+-- name: scoped_hop
+-- The hops the filters choose; the read blocks below read it by name (queries.composed).
+SELECT * FROM sync_hop
+WHERE ($facilities IS NULL OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
+  AND ($source IS NULL OR source_system = $source)
+  AND ($target IS NULL OR target_system = $target)
+  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
+  AND ($until IS NULL OR event_time < $until::TIMESTAMP);
+
 -- name: hops
 WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS as_of)
 SELECT event_id, event_type, object_type, object_id, source_system, target_system, facility,
@@ -130,13 +140,7 @@ SELECT event_id, event_type, object_type, object_id, source_system, target_syste
             THEN date_diff('millisecond', event_time, now.as_of) / 1000.0 END AS age_s,
        attempts, greatest(attempts - 1, 0) AS retries, got_429, got_5xx,
        trace_id, service, commit_span_id
-FROM sync_hop, now
-WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-  AND ($source IS NULL OR source_system = $source)
-  AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+FROM scoped_hop, now
 ORDER BY event_time, event_id, target_system;
 
 -- name: by_system_pair
@@ -144,13 +148,7 @@ WITH now AS (SELECT coalesce($as_of, (SELECT max(last_seen) FROM sync_hop)) AS a
 h AS (
     SELECT source_system, target_system, lag_s, commit_time,
            date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
-    FROM sync_hop, now
-    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-      AND ($source IS NULL OR source_system = $source)
-      AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+    FROM scoped_hop, now
 ), q AS (
     SELECT source_system, target_system,
            count(*)                                                  AS events,
@@ -175,13 +173,7 @@ h AS (
     SELECT CASE $group WHEN 'facility' THEN facility ELSE supplier END AS grp,
            lag_s, commit_time,
            date_diff('millisecond', event_time, now.as_of) / 1000.0 AS age_s
-    FROM sync_hop, now
-    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-      AND ($source IS NULL OR source_system = $source)
-      AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+    FROM scoped_hop, now
 ), q AS (
     SELECT grp, count(*) AS events, count(commit_time) AS committed,
            quantile_cont(lag_s, [0.5, 0.95, 0.99]) AS p, max(lag_s) AS max_lag_s,
@@ -207,13 +199,7 @@ FROM (
        max(lag_s)                                         AS max_lag_s,
        count(*) FILTER (got_429)                          AS events_429,
        count(*) FILTER (got_5xx)                          AS events_5xx
-FROM sync_hop
-WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-  AND ($source IS NULL OR source_system = $source)
-  AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+FROM scoped_hop
 GROUP BY ALL
 )
 ORDER BY bucket, source_system, target_system;
@@ -223,13 +209,7 @@ ORDER BY bucket, source_system, target_system;
 WITH h AS (
     SELECT timezone($timezone, timezone('UTC', event_time)) AS local_time,
            source_system, target_system, lag_s, got_429
-    FROM sync_hop
-    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-      AND ($source IS NULL OR source_system = $source)
-      AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+    FROM scoped_hop
 )
 SELECT day_of_week, hour, source_system, target_system, events, events_429,
        p[1] AS p50_s, p[2] AS p95_s
@@ -249,13 +229,7 @@ ORDER BY day_of_week, hour, source_system, target_system;
 WITH h AS (
     SELECT timezone($timezone, timezone('UTC', event_time)) AS local_time,
            source_system, target_system, lag_s, got_429
-    FROM sync_hop
-    WHERE ($facilities IS NULL OR list_contains($facilities, facility))
-      AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-      AND ($source IS NULL OR source_system = $source)
-      AND ($target IS NULL OR target_system = $target)
-      AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-      AND ($until IS NULL OR event_time < $until::TIMESTAMP)
+    FROM scoped_hop
 )
 SELECT source_system, target_system, business_hours, events, events_429, share_429,
        p[1] AS p50_s, p[2] AS p95_s
@@ -290,14 +264,8 @@ ORDER BY age_s DESC, event_id, target_system;
 -- name: slowest
 SELECT event_id, event_type, object_type, object_id, source_system, target_system, facility,
        supplier, event_time, commit_time, lag_s, attempts, got_429, got_5xx, trace_id, service
-FROM sync_hop
+FROM scoped_hop
 WHERE commit_time IS NOT NULL
-  AND ($facilities IS NULL OR list_contains($facilities, facility))
-  AND ($suppliers IS NULL OR list_contains($suppliers::VARCHAR[], supplier))
-  AND ($source IS NULL OR source_system = $source)
-  AND ($target IS NULL OR target_system = $target)
-  AND ($since IS NULL OR event_time >= $since::TIMESTAMP)
-  AND ($until IS NULL OR event_time < $until::TIMESTAMP)
 ORDER BY lag_s DESC, event_id, target_system
 LIMIT $n;
 
