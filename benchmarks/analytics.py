@@ -21,8 +21,8 @@ start/end counts, variants, mean edge times, process tree, log fitness). Last, t
     .venv/bin/python benchmarks/analytics.py [--orders N] [--seed S] [--work DIR]
         [--object-types invoice,purchase_order] [--no-bpi]
 
---work DIR keeps the simulated logs and the store there and reuses them when run again with
-the same --orders and --seed.
+--work DIR keeps the simulated logs and the store there; a run again with the same --orders
+and --seed reuses them, and resumes a load that was stopped (files already loaded are skipped).
 """
 
 from __future__ import annotations
@@ -144,24 +144,26 @@ def run_side(side: str, db: Path, object_types: list[str], work: Path) -> dict:
 
 # -- building the store -------------------------------------------------------------------------
 def build(work: Path, orders: int, seed: int) -> Path:
-    """Simulate and load (or reuse what an earlier run with the same size left in `work`)."""
+    """Simulate and load into `work`, resuming what an earlier run with the same size left there
+    (its simulation, the files it loaded; the derived tables catch up at the end)."""
     from collectors.sources import plan
     from models.store import open_store
     from sample_logs.simulate import simulate
 
-    sim, db = work / "sim", work / "p2p.duckdb"
-    done = work / "built.json"
-    if done.exists() and json.loads(done.read_text()) == {"orders": orders, "seed": seed}:
-        print(f"reusing the store in {work}")
-        return db
-    db.unlink(missing_ok=True)
-    t = time.perf_counter()
-    simulate(sim, orders=orders, seed=seed, spans=False)
-    print(f"simulate {orders:,} orders (seed {seed}, no spans): {time.perf_counter() - t:,.1f} s")
+    sim, db, size = work / "sim", work / "p2p.duckdb", {"orders": orders, "seed": seed}
+    manifest = sim / "manifest.json"
+    if not manifest.exists() or {k: json.loads(manifest.read_text())[k] for k in size} != size:
+        db.unlink(missing_ok=True)
+        t = time.perf_counter()
+        simulate(sim, orders=orders, seed=seed, spans=False)
+        print(f"simulate {orders:,} orders (seed {seed}, no spans): {time.perf_counter() - t:,.1f} s", flush=True)
     store = open_store(db)
-    t = time.perf_counter()
-    accepted = 0
+    con = store.cursor()
+    done = {r[0] for r in con.sql("SELECT source FROM ingest_batch").fetchall()}
+    t, accepted = time.perf_counter(), 0
     for source in plan([sim]):          # each file one load, as `p2pobs ingest` reads them
+        if str(source.path) in done:
+            continue
         with store.load(str(source.path), source.kind, str(source.mapping), derive=False) as load:
             for batch in source.batches():
                 load.write(batch)
@@ -169,15 +171,13 @@ def build(work: Path, orders: int, seed: int) -> Path:
     loaded = time.perf_counter() - t
     t = time.perf_counter()
     store.catch_up()
-    derived = time.perf_counter() - t
-    con = store.cursor()
-    print(f"load {accepted:,} events: records {loaded:,.1f} s, derived tables {derived:,.1f} s")
+    print(f"load {accepted:,} events{f' (resumed after {len(done)} files)' if done else ''}: "
+          f"records {loaded:,.1f} s, derived tables {time.perf_counter() - t:,.1f} s")
     for ot, cases, events, variants in con.sql(
             "SELECT object_type, count(*), sum(events), count(DISTINCT variant_hash) FROM case_variant "
             "WHERE object_type IN ('invoice', 'purchase_order') GROUP BY ALL ORDER BY 1").fetchall():
-        print(f"  {ot}: {cases:,} cases, {events:,} events, {variants:,} variants")
+        print(f"  {ot}: {cases:,} cases, {events:,} events, {variants:,} variants", flush=True)
     store.close()
-    done.write_text(json.dumps({"orders": orders, "seed": seed}))
     return db
 
 
