@@ -17,36 +17,45 @@ def _scope(facilities) -> list | None:
     return list(facilities) if facilities else None
 
 
-def four_eyes(con, facilities=None) -> pa.Table:
+def _ids(ids) -> list | None:
+    return None if ids is None else list(ids)
+
+
+def four_eyes(con, facilities=None, *, invoices=None) -> pa.Table:
     """Invoices approved by the person who created the order they bill: invoice_id, po_id,
-    supplier_id, facility, person, po_created_at, approved_at, amount, reason."""
-    return query(con, "audit.four_eyes", person=v.PERSON, facilities=_scope(facilities))
+    supplier_id, facility, person, po_created_at, approved_at, amount, reason. `invoices`: judge
+    only these (None: all)."""
+    return query(con, "audit.four_eyes", person=v.PERSON, facilities=_scope(facilities),
+                 invoices=_ids(invoices))
 
 
-def po_after_invoice(con, facilities=None) -> pa.Table:
+def po_after_invoice(con, facilities=None, *, invoices=None) -> pa.Table:
     """After-the-fact orders (bill-only implants excluded): invoice_id, po_id, supplier_id,
     facility, department, person (who created the order), po_created_at, invoice_date,
-    invoice_received_at, first_receipt_at, amount, days_after_invoice_date, reason."""
-    return query(con, "audit.po_after_invoice", facilities=_scope(facilities))
+    invoice_received_at, first_receipt_at, amount, days_after_invoice_date, reason. `invoices`:
+    judge only these (None: all)."""
+    return query(con, "audit.po_after_invoice", facilities=_scope(facilities), invoices=_ids(invoices))
 
 
-def duplicate_invoices(con, window_days: int = 30, facilities=None) -> pa.Table:
+def duplicate_invoices(con, window_days: int = 30, facilities=None, *, invoices=None) -> pa.Table:
     """Invoices repeating an earlier one of the same supplier and amount with the same number
     once normalised, within `window_days`: invoice_id, original_invoice_id, supplier_id, facility,
     amount, supplier_invoice_number, original_number, invoice_date, original_invoice_date,
-    received_at, original_received_at, person (approver), approved_at, reason."""
+    received_at, original_received_at, person (approver), approved_at, reason. `invoices`: only
+    the pairs with one of these on either side (None: all)."""
     return query(con, "audit.duplicate_invoices", window_days=int(window_days),
-                 facilities=_scope(facilities))
+                 facilities=_scope(facilities), invoices=_ids(invoices))
 
 
 def bank_change_before_payment(con, days: int = 14, min_amount: float = 10_000.0,
-                               facilities=None) -> pa.Table:
+                               facilities=None, *, suppliers=None) -> pa.Table:
     """Payments of at least `min_amount` released within `days` after the supplier's bank details
     changed, largest first: payment_id, invoice_id, supplier_id, facility, person (who changed the
     details), changed_at, released_at, released_by, amount, hours_between, account_old,
-    account_new, reason."""
+    account_new, reason. `suppliers`: judge only the payments to these (None: all)."""
     return query(con, "audit.bank_change_before_payment", days=int(days),
-                 min_amount=float(min_amount), facilities=_scope(facilities))
+                 min_amount=float(min_amount), facilities=_scope(facilities),
+                 suppliers=_ids(suppliers))
 
 
 def case_trail(con, object_id: str) -> pa.Table:

@@ -39,13 +39,17 @@ SERVICE = "service"         # two-way match: no goods receipt
 
 def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive the documents the loads with batch ids in [first_batch, last_batch] touched
-    (inside the caller's transaction, models/store.py)."""
+    (inside the caller's transaction, models/store.py). Leaves what it touched and re-derived
+    in the temp tables document_touched and document_scope."""
     con.execute(sql("documents.refresh_touched"), _used(sql("documents.refresh_touched"),
                                                          {**NAMES, "first": first_batch, "last": last_batch}))
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
         _run(con, "documents.refresh_scope")
         _derive(con)
-    con.execute(sql("documents.refresh_done"))
+    else:
+        con.execute(sql("documents.no_scope"))
+    # document_touched and document_scope stay for models/controls.py `refresh`, which judges
+    # the invoices re-derived here and drops them.
 
 
 def rebuild(con) -> None:

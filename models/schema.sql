@@ -261,3 +261,22 @@ CREATE TABLE IF NOT EXISTS match_exceptions (
     flagged_at         TIMESTAMP,
     first_resolved_at  TIMESTAMP
 );
+
+-- What the audit controls find (models/controls.py CONTROLS, with their default settings), one
+-- row per finding, kept by models/controls.py `refresh` for the invoices the documents refresh
+-- re-derived and the suppliers a load touched; counts and a case's findings read it.
+-- key: control, invoice_id, original_invoice_id, po_id, payment_id, found_at
+CREATE TABLE IF NOT EXISTS control_findings (
+    control              VARCHAR NOT NULL,  -- four_eyes | duplicate_invoices | po_after_invoice | bank_change_before_payment
+    invoice_id           VARCHAR,
+    original_invoice_id  VARCHAR,           -- duplicates: the invoice repeated
+    po_id                VARCHAR,
+    payment_id           VARCHAR,
+    supplier_id          VARCHAR,
+    facility             VARCHAR,
+    department           VARCHAR,
+    person               VARCHAR,
+    amount               DOUBLE,
+    found_at             TIMESTAMP,         -- approved_at (four-eyes), po_created_at (after-the-fact), changed_at (bank)
+    reason               VARCHAR
+);

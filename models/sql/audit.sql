@@ -4,7 +4,8 @@
 
 -- name: four_eyes
 -- The person who created a purchase order approved an invoice billing it. An invoice bills an
--- order by O2O (either direction) or by an approval event that names both.
+-- order by O2O (either direction) or by an approval event that names both. $invoices: the
+-- invoices to judge (NULL: all).
 WITH both_roles AS MATERIALIZED (  -- people who created an order and approved an invoice: only their events matter
     SELECT actor FROM event WHERE activity = $create_po AND actor_kind = $person
     INTERSECT
@@ -23,6 +24,7 @@ approved AS (
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $invoice
     SEMI JOIN both_roles b ON b.actor = e.actor
     WHERE e.activity = $approve_invoice AND e.actor_kind = $person
+      AND ($invoices IS NULL OR r.object_id IN (SELECT unnest($invoices::VARCHAR[])))
 ),
 bills AS (
     SELECT a.invoice_id, r.object_id AS po_id
@@ -50,7 +52,8 @@ ORDER BY person, approved_at, f.invoice_id;
 -- name: po_after_invoice
 -- After-the-fact orders: the order was created after the supplier's invoice date, or after the
 -- AP platform received the invoice, or after goods were received against it. Bill-only implants
--- are legitimate (the order follows the usage) and left out.
+-- are legitimate (the order follows the usage) and left out. $invoices: the invoices to judge
+-- (NULL: all).
 WITH order_receipt AS (
     SELECT po_id, min(first_receipt_at) AS first_receipt_at FROM receipts GROUP BY ALL
 ),
@@ -61,6 +64,7 @@ judged AS (
            i.po_created_at > r.first_receipt_at         AS after_receipt
     FROM invoices i LEFT JOIN order_receipt r ON r.po_id = i.po_id
     WHERE i.po_created_at IS NOT NULL AND i.flow IS DISTINCT FROM $bill_only
+      AND ($invoices IS NULL OR i.invoice_id IN (SELECT unnest($invoices::VARCHAR[])))
 )
 SELECT invoice_id, po_id, supplier_id, facility, department, po_created_by AS person,
        po_created_at, invoice_date, received_at AS invoice_received_at, first_receipt_at, amount,
@@ -79,10 +83,18 @@ ORDER BY facility, department, po_created_at, invoice_id;
 -- Pairs of invoices of one supplier and amount whose numbers agree once normalised (number_key:
 -- letters and digits only, lower case, a leading "inv"/"in" dropped, leading zeros of the number
 -- dropped), dated within $window_days of each other. The first received is the original.
-WITH inv AS (
+-- $invoices: only the pairs with one of these invoices on either side (NULL: all).
+WITH keyed AS (
     SELECT *, coalesce(invoice_date, received_at::DATE) AS day, round(amount, 2) AS amount_key
     FROM invoices
     WHERE supplier_invoice_number IS NOT NULL AND amount IS NOT NULL
+),
+inv AS (    -- with $invoices: only invoices sharing supplier, amount and number with one of them
+    SELECT k.* FROM keyed k
+    WHERE $invoices IS NULL OR EXISTS (
+        SELECT 1 FROM keyed s
+        WHERE s.invoice_id IN (SELECT unnest($invoices::VARCHAR[]))
+          AND s.supplier_id = k.supplier_id AND s.amount_key = k.amount_key AND s.number_key = k.number_key)
 )
 SELECT d.invoice_id, o.invoice_id AS original_invoice_id, d.supplier_id, d.facility,
        d.amount, d.supplier_invoice_number, o.supplier_invoice_number AS original_number,
@@ -97,18 +109,22 @@ FROM inv d JOIN inv o
  AND abs(date_diff('day', o.day, d.day)) <= $window_days
  AND (coalesce(o.received_at, TIMESTAMP '9999-01-01'), o.invoice_id)
      < (coalesce(d.received_at, TIMESTAMP '9999-01-01'), d.invoice_id)
-WHERE $facilities IS NULL OR list_contains($facilities, d.facility)
+WHERE ($facilities IS NULL OR list_contains($facilities, d.facility))
+  AND ($invoices IS NULL OR d.invoice_id IN (SELECT unnest($invoices::VARCHAR[]))
+                         OR o.invoice_id IN (SELECT unnest($invoices::VARCHAR[])))
 ORDER BY d.supplier_id, d.invoice_id;
 
 -- name: bank_change_before_payment
 -- A payment released to a supplier within $days after its bank details changed, for at least
--- $min_amount. Amount: the payment's current amount attribute.
+-- $min_amount. Amount: the payment's current amount attribute. $suppliers: the suppliers to
+-- judge (NULL: all).
 WITH changed AS (
     SELECT r.object_id AS supplier_id, e.event_id, e.ts, e.actor,
            e.attributes->>'bank_account_old' AS account_old, e.attributes->>'bank_account_new' AS account_new
     FROM event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
     WHERE e.activity = $bank_change
+      AND ($suppliers IS NULL OR r.object_id IN (SELECT unnest($suppliers::VARCHAR[])))
 ),
 named AS MATERIALIZED (     -- events naming a supplier whose details changed
     SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN changed c ON c.supplier_id = r.object_id

@@ -379,7 +379,8 @@ FROM (
     UNION ALL
     SELECT object_id FROM object_change WHERE batch_id BETWEEN $first AND $last
 ) t JOIN object o ON o.object_id = t.object_id
-WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line, $exception);
+WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line, $exception,
+                        $payment);   -- payments: for the bank-change control (models/controls.py)
 
 -- name: refresh_scope
 -- Which rows to derive again. A PO line: itself, or its order, the order's requisition, or a
@@ -452,6 +453,9 @@ CREATE OR REPLACE TEMP TABLE document_scope AS
 SELECT CASE object_type WHEN $po_line THEN 'po_line' WHEN $invoice_line THEN 'invoice_line'
                         WHEN $exception THEN 'exception' ELSE 'invoice' END AS kind, object_id
 FROM object WHERE object_type IN ($po_line, $invoice_line, $invoice, $exception);
+
+-- name: no_scope
+CREATE OR REPLACE TEMP TABLE document_scope (kind VARCHAR, object_id VARCHAR);
 
 -- name: forget_po_lines
 DELETE FROM po_lines WHERE po_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line');
