@@ -51,8 +51,9 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     translator = Translator(mapping, CSV, header)
     try:
         chunks = [(2, text[header_end:])]
-        yield from _prefetch(_csv_batch(translator, source, header, delimiter, line, block, context)
-                             for line, block in _prefetch(_chain(chunks, blocks)) if block)
+        for line, block in _prefetch(_chain(chunks, blocks)):
+            if block:
+                yield _csv_batch(translator, source, header, delimiter, line, block, context)
     finally:
         translator.close()
 
@@ -63,9 +64,8 @@ def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS)
     encoding = encoding_of(path, mapping.encoding)
     translator = Translator(mapping, JSONL)
     try:
-        blocks = _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows)))
-        yield from _prefetch(_jsonl_batch(translator, source, _jsonl_lines(first_line, block))
-                             for first_line, block in blocks)
+        for first_line, block in _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
+            yield _jsonl_batch(translator, source, _jsonl_lines(first_line, block))
     finally:
         translator.close()
 
@@ -215,10 +215,10 @@ def _block_bytes(path: str | Path, encoding: str, batch_rows: int) -> int:
 
 
 def _prefetch(items: Iterator, depth: int = 1) -> Iterator:
-    """`items`, with the next ones made by a thread while the caller uses the current one: blocks
-    read and decoded while the previous one is translated, batches translated while the store
-    writes the previous one (file reads, UTF-8 decoding and DuckDB release the GIL). At most `depth` items
-    wait, so memory stays bounded by the batch size; errors arrive in order, where they happened."""
+    """`items`, with the next ones read and decoded by a thread while the caller maps the current
+    one (file reads and UTF-8 decoding release the GIL). DuckDB stays on the caller's thread:
+    translating in this thread while the store wrote on the caller's once hung both. At most
+    `depth` items wait, so memory stays bounded by the batch size; errors arrive in order."""
     done = object()
     box: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
