@@ -22,10 +22,11 @@ from datetime import date, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from models import audit, vocabulary as v
+from models import vocabulary as v
 from models.documents import BILL_ONLY, query
 from models.filters import ALL, Filters
 from models.match import AP_VERDICTS, MATCHED
+from models.queries import _used, composed, sql
 
 GROUPS = ("facility", "supplier", "department", "category")
 PERIODS = ("day", "week", "month", "quarter")
@@ -33,8 +34,9 @@ AGGREGATIONS = ("mean", "rate", "p95", "sum")
 INVOICE_DIMS = GROUPS
 
 EARLY_DAYS = 7                 # paid more than this many days before the due date = early
-DUPLICATE_WINDOW_DAYS = 30     # audit.duplicate_invoices' window
+DUPLICATE_WINDOW_DAYS = 30     # audit.duplicate_invoices' window (its default, as control_findings keeps)
 DEFAULT_COMPARE_DAYS = 30      # period_over_period without a period filter: the last 30 days
+FACT_COLUMNS = "case_id, facility, supplier, department, category, counted_at, x, d"   # of every KPI block
 AP_MATCHED = next(code for code, outcome in AP_VERDICTS.items() if outcome == MATCHED)
 
 
@@ -154,7 +156,9 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
               "dims_by": [k.id for k in chosen if by is None or by in k.dims] or [""],
               **{f"dims_{d}": [k.id for k in REGISTRY if d in k.dims] for d in GROUPS},
               **_audit_facts(con, wanted)}
-    measured = query(con, "kpis.measure", **params)
+    q = composed("kpis.measure", facts="\nUNION ALL ".join(
+        f"SELECT '{i}' AS kpi, * FROM {i} AS f({FACT_COLUMNS})" for i in wanted))
+    measured = con.sql(q, params=_used(q, params)).to_arrow_table()
     if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
         present = set(measured.column("kpi").to_pylist())
         zeros = [{"kpi": k.id, "group": None, "period": None, "value": 0.0, "numerator": None,
@@ -301,16 +305,29 @@ def last_event_day(con) -> date:
     return query(con, "kpis.now_ts", as_of=None, outlier_flag=v.TIMESTAMP_OUTLIER).column(0)[0].as_py().date()
 
 
+# -- keeping invoice_traceability -----------------------------------------------------------------
+def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
+    """Judge again the traceability of the invoice cases the loads with batch ids in
+    [first_batch, last_batch] touched (their events, or the spans that carried them); None
+    judges every case. Reads the documents refresh's document_touched, so runs before
+    models/controls.py `refresh` drops it."""
+    scope = "traceability_scope" if first_batch is not None else "traceability_every"
+    for block in (scope, "forget_traceability", "derive_traceability", "traceability_done"):
+        q = sql(f"kpis.{block}")
+        con.execute(q, _used(q, {"invoice": v.INVOICE, "first": first_batch, "last": last_batch}))
+
+
 # -- inputs from the audit controls ---------------------------------------------------------------
 def _audit_facts(con, wanted: list[str]) -> dict:
-    """The audit findings two KPIs count, as id lists bound into the KPI query."""
+    """The audit findings two KPIs count (kept in control_findings with the controls' default
+    settings, which the KPI formulas name), as id lists bound into the KPI query."""
     facts = {"duplicates": [], "originals": [], "after_the_fact": []}
     if "duplicate_payments" in wanted:
-        pairs = audit.duplicate_invoices(con, window_days=DUPLICATE_WINDOW_DAYS)
+        pairs = query(con, "kpis.duplicate_pairs")
         facts["duplicates"] = pairs.column("invoice_id").to_pylist()
         facts["originals"] = pairs.column("original_invoice_id").to_pylist()
     if "after_the_fact_rate" in wanted:
-        facts["after_the_fact"] = sorted(set(audit.po_after_invoice(con).column("po_id").to_pylist()) - {None})
+        facts["after_the_fact"] = query(con, "kpis.after_the_fact_orders").column("po_id").to_pylist()
     return facts
 
 

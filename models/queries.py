@@ -44,13 +44,14 @@ def _used(query: str, params: dict) -> dict | None:
     return used or None
 
 
-def composed(name: str) -> str:
+def composed(name: str, **blocks: str) -> str:
     """Block `name`'s SQL preceded, as WITH clauses, by the other blocks of its own file that it
     reads by name, each once, a block after those it reads: a filter or a derivation written
-    once in a file and read by many of its blocks."""
+    once in a file and read by many of its blocks. `blocks` stand in for the file's blocks of
+    those names (a union of only the parts a call needs)."""
     concern, _, block = name.partition(".")
     body = re.sub(r"^(\s*--[^\n]*\n)+", "", sql(name))     # leading comments
-    available = {b: text for b, text in _blocks(concern).items() if b != block}
+    available = {b: text for b, text in {**_blocks(concern), **blocks}.items() if b != block}
     ordered: list[str] = []
 
     def visit(text: str, seen: tuple[str, ...]) -> None:

@@ -280,3 +280,13 @@ CREATE TABLE IF NOT EXISTS control_findings (
     found_at             TIMESTAMP,         -- approved_at (four-eyes), po_created_at (after-the-fact), changed_at (bank)
     reason               VARCHAR
 );
+
+-- Per invoice case: whether it is traceable (the KPI audit_traceability, models/sql/kpis.sql
+-- derive_traceability), kept by models/kpis.py `refresh` for the invoice cases a load touched or
+-- whose events a load's spans carried. key: invoice_id
+CREATE TABLE IF NOT EXISTS invoice_traceability (
+    invoice_id  VARCHAR NOT NULL,
+    started_at  TIMESTAMP NOT NULL,     -- the case's first event
+    complete    BOOLEAN,                -- every event has an actor, a time and a source system
+    traced      BOOLEAN                 -- every hop between systems has a committed sync_hop
+);

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models import controls, documents, mining, sync_lag
+from models import controls, documents, kpis, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
 
@@ -46,6 +46,7 @@ REFRESHES = (
     mining.refresh,     # case_event, case_variant for the objects the loads touched
     sync_lag.refresh,   # sync_hop for the traces and events they touched
     documents.refresh,  # po_lines, receipts, invoices, invoice_lines
+    kpis.refresh,       # invoice_traceability for the invoice cases touched (reads case_event, sync_hop)
     controls.refresh,   # control_findings for the invoices documents.refresh re-derived
 )
 

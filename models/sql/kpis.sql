@@ -176,57 +176,70 @@ SELECT event_id || '>' || target_system, facility, supplier, NULL::VARCHAR, NULL
 FROM sync_hop WHERE commit_time IS NOT NULL;
 
 -- name: audit_traceability
+-- Whether each invoice case is traceable (invoice_traceability, kept at load: see
+-- derive_traceability). Counted at the case's first event.
+SELECT t.invoice_id, f.facility, f.supplier, f.department, f.category, t.started_at,
+       CASE WHEN t.complete AND t.traced THEN 1 ELSE 0 END, 1
+FROM invoice_traceability t LEFT JOIN inv_fact f ON f.invoice_id = t.invoice_id;
+
+-- name: traceability_scope
+-- The invoice cases the loads with batch ids in [$first, $last] may have changed: those the
+-- documents refresh found touched (its temp table document_touched), and those with an event
+-- whose commit into a system a span of the loads carried.
+CREATE OR REPLACE TEMP TABLE traceability_scope AS
+SELECT object_id AS invoice_id FROM document_touched WHERE object_type = $invoice
+UNION
+SELECT c.case_id FROM case_event c
+WHERE c.object_type = $invoice
+  AND c.event_id IN (SELECT h.event_id FROM sync_hop h
+                     WHERE h.trace_id IN (SELECT trace_id FROM span WHERE batch_id BETWEEN $first AND $last));
+
+-- name: traceability_every
+CREATE OR REPLACE TEMP TABLE traceability_scope AS
+SELECT DISTINCT case_id AS invoice_id FROM case_event WHERE object_type = $invoice;
+
+-- name: forget_traceability
+DELETE FROM invoice_traceability WHERE invoice_id IN (SELECT invoice_id FROM traceability_scope);
+
+-- name: derive_traceability
 -- An invoice case is traceable when every event of it (case_event) has an actor, a time and a
 -- source system, and every hop between systems — consecutive events in different source systems —
 -- was carried by traced integration traffic: the earlier event has a committed sync_hop into the
--- later event's system. Counted at the case's first event.
+-- later event's system. For the cases in traceability_scope.
+INSERT INTO invoice_traceability BY NAME
 WITH step AS (
     SELECT c.case_id, c.position, c.ts, e.event_id, e.source_system,
            (nullif(trim(e.actor), '') IS NOT NULL AND e.ts IS NOT NULL
             AND nullif(trim(e.source_system), '') IS NOT NULL) AS complete
     FROM case_event c JOIN event e ON e.event_id = c.event_id
-    WHERE c.object_type = $invoice
+    WHERE c.object_type = $invoice AND c.case_id IN (SELECT invoice_id FROM traceability_scope)
 ),
 ev AS (     -- each event with the next one's system (positions run 1, 2, … per case: a join, no sort)
     SELECT s.*, n.source_system AS next_system
     FROM step s LEFT JOIN step n ON n.case_id = s.case_id AND n.position = s.position + 1
-),
-judged AS (
-    SELECT ev.case_id, min(ev.ts) AS started_at,
-           bool_and(ev.complete) AS complete,
-           bool_and(ev.next_system IS NULL OR ev.next_system = ev.source_system
-                    OR h.commit_time IS NOT NULL) AS traced
-    FROM ev LEFT JOIN sync_hop h ON h.event_id = ev.event_id AND h.target_system = ev.next_system
-    GROUP BY ev.case_id
 )
-SELECT j.case_id, f.facility, f.supplier, f.department, f.category, j.started_at,
-       CASE WHEN j.complete AND j.traced THEN 1 ELSE 0 END, 1
-FROM judged j LEFT JOIN inv_fact f ON f.invoice_id = j.case_id;
+SELECT ev.case_id AS invoice_id, min(ev.ts) AS started_at,
+       bool_and(ev.complete) AS complete,
+       bool_and(ev.next_system IS NULL OR ev.next_system = ev.source_system
+                OR h.commit_time IS NOT NULL) AS traced
+FROM ev LEFT JOIN sync_hop h ON h.event_id = ev.event_id AND h.target_system = ev.next_system
+GROUP BY ev.case_id;
 
--- name: facts
--- Every KPI's facts, labelled with its id; only the KPIs in $kpis are computed.
-SELECT 'cycle_time' AS kpi, * FROM cycle_time WHERE list_contains($kpis, 'cycle_time')
-UNION ALL SELECT 'receipt_to_approval', * FROM receipt_to_approval WHERE list_contains($kpis, 'receipt_to_approval')
-UNION ALL SELECT 'first_pass_match_rate', * FROM first_pass_match_rate WHERE list_contains($kpis, 'first_pass_match_rate')
-UNION ALL SELECT 'touchless_rate', * FROM touchless_rate WHERE list_contains($kpis, 'touchless_rate')
-UNION ALL SELECT 'manual_touches', * FROM manual_touches WHERE list_contains($kpis, 'manual_touches')
-UNION ALL SELECT 'exception_rate', * FROM exception_rate WHERE list_contains($kpis, 'exception_rate')
-UNION ALL SELECT 'open_exceptions', * FROM open_exceptions WHERE list_contains($kpis, 'open_exceptions')
-UNION ALL SELECT 'blocked_invoices', * FROM blocked_invoices WHERE list_contains($kpis, 'blocked_invoices')
-UNION ALL SELECT 'blocked_amount', * FROM blocked_amount WHERE list_contains($kpis, 'blocked_amount')
-UNION ALL SELECT 'on_time_payment_rate', * FROM on_time_payment_rate WHERE list_contains($kpis, 'on_time_payment_rate')
-UNION ALL SELECT 'late_payment_rate', * FROM late_payment_rate WHERE list_contains($kpis, 'late_payment_rate')
-UNION ALL SELECT 'early_payment_rate', * FROM early_payment_rate WHERE list_contains($kpis, 'early_payment_rate')
-UNION ALL SELECT 'discount_captured', * FROM discount_captured WHERE list_contains($kpis, 'discount_captured')
-UNION ALL SELECT 'discount_lost', * FROM discount_lost WHERE list_contains($kpis, 'discount_lost')
-UNION ALL SELECT 'duplicate_payments', * FROM duplicate_payments WHERE list_contains($kpis, 'duplicate_payments')
-UNION ALL SELECT 'after_the_fact_rate', * FROM after_the_fact_rate WHERE list_contains($kpis, 'after_the_fact_rate')
-UNION ALL SELECT 'contract_compliance', * FROM contract_compliance WHERE list_contains($kpis, 'contract_compliance')
-UNION ALL SELECT 'supplier_onboarding', * FROM supplier_onboarding WHERE list_contains($kpis, 'supplier_onboarding')
-UNION ALL SELECT 'sync_lag_p95', * FROM sync_lag_p95 WHERE list_contains($kpis, 'sync_lag_p95')
-UNION ALL SELECT 'audit_traceability', * FROM audit_traceability WHERE list_contains($kpis, 'audit_traceability');
+-- name: traceability_done
+DROP TABLE IF EXISTS traceability_scope;
+
+-- name: duplicate_pairs
+-- audit.duplicate_invoices' pairs, as control_findings keeps them.
+SELECT invoice_id, original_invoice_id FROM control_findings WHERE control = 'duplicate_invoices';
+
+-- name: after_the_fact_orders
+-- The orders audit.po_after_invoice lists, as control_findings keeps them.
+SELECT DISTINCT po_id FROM control_findings WHERE control = 'po_after_invoice' AND po_id IS NOT NULL
+ORDER BY po_id;
 
 -- name: measure
+-- `facts`: the union of the asked KPIs' blocks, each row labelled with its id (kpi), composed by
+-- models/kpis.py (a union of all twenty costs more to plan than most of them take to run).
 -- The facts per KPI, group ($by: facility | supplier | department | category | NULL) and period
 -- ($period: day | week | month | quarter | NULL). $aggs[i] says how KPI $kpis[i] aggregates:
 -- mean (of x), rate (sum x / sum d), p95 (of x) or sum (of x). Filters apply to the dimensions a
