@@ -66,6 +66,13 @@ def end_activities(con, object_type: str, facilities: list[str] | None = None, *
     return _endpoints(con, object_type, _scope(filters, facilities), "ends")
 
 
+def start_end_activities(con, object_type: str, facilities: list[str] | None = None, *,
+                         filters: Filters = ALL) -> tuple[dict[str, int], dict[str, int]]:
+    """`start_activities` and `end_activities` from one pass over the cases."""
+    t = _table(con, "mining.endpoints", object_type=object_type, **_scope(filters, facilities))
+    return _counts(t, "starts"), _counts(t, "ends")
+
+
 def variants(con, object_type: str, facilities: list[str] | None = None, *,
              filters: Filters = ALL) -> pa.Table:
     """Variants: variant (list of activities), cases, share (of the type's cases in scope),
@@ -94,6 +101,9 @@ def _scope(filters: Filters, facilities: list[str] | None) -> dict:
 
 
 def _endpoints(con, object_type, scope, column) -> dict[str, int]:
-    t = _table(con, "mining.endpoints", object_type=object_type, **scope)
+    return _counts(_table(con, "mining.endpoints", object_type=object_type, **scope), column)
+
+
+def _counts(t: pa.Table, column: str) -> dict[str, int]:
     t = t.filter(pc.greater(t.column(column), 0))
     return dict(zip(t.column("activity").to_pylist(), t.column(column).to_pylist()))

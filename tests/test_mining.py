@@ -71,6 +71,7 @@ def test_dfg_and_start_end_activities_equal_pm4py(name):
     assert _counts(mining.dfg(con, CASE)) == dict(expected_dfg)
     assert mining.start_activities(con, CASE) == dict(expected_start)
     assert mining.end_activities(con, CASE) == dict(expected_end)
+    assert mining.start_end_activities(con, CASE) == (dict(expected_start), dict(expected_end))
 
 
 @pytest.mark.parametrize("name", ALL)
