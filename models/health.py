@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models.filters import ALL, Filters
-from models.queries import table as _table
+from models.queries import sql, table as _table
 
 
 def counts(con) -> dict[str, int]:
@@ -51,3 +51,16 @@ def clock_skew(con, filters: Filters = ALL) -> pa.Table:
 def span_coverage(con, filters: Filters = ALL) -> pa.Table:
     """Per case notion: cases, cases with at least one span-carried event, coverage (share)."""
     return _table(con, "health.span_coverage", **filters.params())
+
+
+def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
+    """Copy the p2p.* keys of the spans the loads with batch ids in [first_batch, last_batch]
+    stored into span_p2p (None: every span). Inside the caller's transaction."""
+    params = {"first": first_batch, "last": last_batch}
+    for block in ("forget_spans", "keep_spans"):
+        con.execute(sql(f"health.{block}"), params)
+
+
+def span_keys(con) -> pa.Table:
+    """span_p2p in a stable order (to compare a kept table with a rebuild)."""
+    return con.sql("SELECT * FROM span_p2p ORDER BY ALL").to_arrow_table()

@@ -290,3 +290,21 @@ CREATE TABLE IF NOT EXISTS invoice_traceability (
     complete    BOOLEAN,                -- every event has an actor, a time and a source system
     traced      BOOLEAN                 -- every hop between systems has a committed sync_hop
 );
+
+-- Every span with its p2p.* keys unpacked from the attributes JSON, so a case's trail finds the
+-- spans naming its events and objects, and Data health counts traffic per service and facility,
+-- without parsing every span's attributes. Spans are only ever added, so models/health.py
+-- `refresh` copies the spans of the loads being derived. key: trace_id, span_id
+CREATE TABLE IF NOT EXISTS span_p2p (
+    trace_id     VARCHAR NOT NULL,
+    span_id      VARCHAR NOT NULL,
+    service      VARCHAR,
+    start_time   TIMESTAMP NOT NULL,
+    end_time     TIMESTAMP NOT NULL,
+    status_code  VARCHAR,
+    event_id     VARCHAR,               -- p2p.event.id
+    event_type   VARCHAR,               -- p2p.event.type
+    object_id    VARCHAR,               -- p2p.object.id
+    facility     VARCHAR,               -- p2p.facility.id
+    batch_id     VARCHAR NOT NULL
+);

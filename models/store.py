@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models import controls, documents, kpis, mining, sync_lag
+from models import controls, documents, health, kpis, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
 
@@ -48,6 +48,7 @@ REFRESHES = (
     documents.refresh,  # po_lines, receipts, invoices, invoice_lines
     kpis.refresh,       # invoice_traceability for the invoice cases touched (reads case_event, sync_hop)
     controls.refresh,   # control_findings for the invoices documents.refresh re-derived
+    health.refresh,     # span_p2p for the spans the loads stored
 )
 
 

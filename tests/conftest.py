@@ -8,6 +8,20 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "real-data"
 
 
+def rebuilt(con, read, rebuild, *emptied: str):
+    """What `read(con)` gives once the derived tables `emptied` are cleared and `rebuild(con)`
+    derives them afresh from the whole store: to compare with what loads kept. Rolled back
+    after, as the session's shared store is read-only for tests."""
+    con.begin()
+    try:
+        for table in emptied:
+            con.execute(f"DELETE FROM {table}")
+        rebuild(con)
+        return read(con)
+    finally:
+        con.rollback()
+
+
 @pytest.fixture
 def store(tmp_path):
     s = open_store(tmp_path / "p2p.duckdb")

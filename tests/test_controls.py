@@ -1,6 +1,7 @@
 """The control findings kept at load are what the controls find run in full, and what judging
 everything afresh gives; counts and a case's findings read them."""
 
+from conftest import rebuilt
 from models import audit, controls
 
 
@@ -10,13 +11,7 @@ def test_findings_kept_load_by_load_equal_a_rebuild_and_the_controls(network):
     kept = controls.findings(con).to_pylist()
     assert controls.counts(con) == {title: control(con).num_rows for title, control in controls.CONTROLS.values()}
     assert all(n > 0 for n in controls.counts(con).values())
-    con.begin()
-    try:     # the shared store is read-only for tests: rebuild, compare, roll back
-        con.execute("DELETE FROM control_findings")
-        controls.rebuild(con)
-        assert controls.findings(con).to_pylist() == kept
-    finally:
-        con.rollback()
+    assert rebuilt(con, lambda c: controls.findings(c).to_pylist(), controls.rebuild, "control_findings") == kept
 
 
 def test_a_case_trips_the_findings_that_name_its_documents(network):

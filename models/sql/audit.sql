@@ -186,16 +186,16 @@ ev AS (
     JOIN event e ON e.event_id = r.event_id
     GROUP BY e.event_id
 ),
-sp AS (
-    SELECT s.*, s.attributes->>'$."p2p.event.id"' AS span_event, s.attributes->>'$."p2p.object.id"' AS span_object
-    FROM span s
-    WHERE s.attributes->>'$."p2p.event.id"' IN (SELECT event_id FROM ev)
-       OR s.attributes->>'$."p2p.object.id"' IN (SELECT object_id FROM objs)
+sp AS (      -- span_p2p: the spans' p2p.* keys, kept at load (no JSON parsed here)
+    SELECT s.*, s.event_id AS span_event, s.object_id AS span_object
+    FROM span_p2p s
+    WHERE s.event_id IN (SELECT event_id FROM ev)
+       OR s.object_id IN (SELECT object_id FROM objs)
 ),
 carried AS (
     SELECT coalesce(span_event, 'span:' || trace_id) AS key, span_event,
            any_value(span_object) AS span_object,
-           any_value(attributes->>'$."p2p.event.type"') AS event_type,
+           any_value(event_type) AS event_type,
            count(*) AS spans,
            list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services,
            list(DISTINCT trace_id ORDER BY trace_id) AS trace_ids,

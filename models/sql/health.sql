@@ -38,9 +38,8 @@ SELECT coalesce(service, '(unknown)')                 AS service,
        count(*) FILTER (WHERE status_code = 'ERROR')  AS errors,
        min(start_time)                                AS first_span,
        max(end_time)                                  AS last_span
-FROM span
-WHERE ($facilities IS NULL
-       OR list_contains($facilities::VARCHAR[], json_extract_string(attributes, '$."p2p.facility.id"')))
+FROM span_p2p
+WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
   AND ($start IS NULL OR start_time >= $start::DATE) AND ($end IS NULL OR start_time < $end::DATE + INTERVAL 1 DAY)
 GROUP BY ALL
 ORDER BY spans DESC, service;
@@ -99,3 +98,17 @@ SELECT object_type,
 FROM judged
 GROUP BY ALL
 ORDER BY cases DESC, object_type;
+
+-- name: forget_spans
+-- Before copying the spans of the loads [$first, $last] (all when NULL) again.
+DELETE FROM span_p2p
+WHERE $first IS NULL OR batch_id BETWEEN $first AND $last;
+
+-- name: keep_spans
+-- The p2p.* keys of the spans the loads [$first, $last] stored (all when NULL).
+INSERT INTO span_p2p
+SELECT trace_id, span_id, service, start_time, end_time, status_code,
+       attributes->>'$."p2p.event.id"', attributes->>'$."p2p.event.type"',
+       attributes->>'$."p2p.object.id"', attributes->>'$."p2p.facility.id"', batch_id
+FROM span
+WHERE $first IS NULL OR batch_id BETWEEN $first AND $last;
