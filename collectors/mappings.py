@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, ...] | None] = {
     "actor_kinds": None,
     "facilities": None,
     "attributes": None,
+    "values": None,     # [values.<attribute>]: a table of source value -> canonical value per attribute
     "object": ("type", "id", "pattern", "template", "separator", "qualifier", "attributes"),
     "link": ("source", "target", "qualifier"),
 }
@@ -78,6 +79,7 @@ class Mapping:
     actor_kinds: dict[str, str] = field(default_factory=dict)
     facilities: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)   # attribute -> source -> canonical
     objects: tuple[ObjectMapping, ...] = ()
     links: tuple[LinkMapping, ...] = ()
 
@@ -229,6 +231,18 @@ def _parse(doc: dict, where: str) -> Mapping:
                            f"accepted: {', '.join(sorted(types)) or '(no [[object]] defined)'}")
         links.append(LinkMapping(source=ends[0], target=ends[1], qualifier=text(link, "qualifier", label)))
 
+    attributes = dict(table("attributes", doc.get("attributes", {}), "[attributes]"))
+    named = set(attributes) | {k for o in objects for k in o.attributes}
+    values = {}
+    for name, translation in doc.get("values", {}).items():
+        label = f"[values.{name}]"
+        if not isinstance(translation, dict) or not all(isinstance(v, str) for v in translation.values()):
+            raise fail(label, 'must be a table of source value = canonical value, e.g. "Operating Room" = "OR"')
+        if name not in named:
+            raise fail(label, f"{name!r} is no attribute of this mapping; attributes: "
+                              f"{', '.join(sorted(named)) or '(none in [attributes] or [[object]].attributes)'}")
+        values[name] = dict(translation)
+
     return Mapping(
         path=where,
         system=text(source, "system", "[source]", True),
@@ -243,6 +257,6 @@ def _parse(doc: dict, where: str) -> Mapping:
         activities=dict(table("activities", doc.get("activities", {}), "[activities]")),
         actor_kinds=dict(kinds),
         facilities=dict(table("facilities", doc.get("facilities", {}), "[facilities]")),
-        attributes=dict(table("attributes", doc.get("attributes", {}), "[attributes]")),
+        attributes=attributes, values=values,
         objects=tuple(objects), links=tuple(links),
     )

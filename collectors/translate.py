@@ -8,6 +8,8 @@ columns (all strings) or the JSON line `_raw`; out come the canonical tables and
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pyarrow as pa
 
@@ -92,10 +94,18 @@ class Translator:
         attr_columns = list(dict.fromkeys([*m.attributes.values(), *(c for o in m.objects for c in o.attributes.values())]))
         j = {c: f"_j{n}" for n, c in enumerate(attr_columns)}
 
+        def value(name: str, column: str) -> str:
+            """Attribute `name` read from `column`, as JSON, through the mapping's [values.<name>]."""
+            translation = m.values.get(name)
+            if not translation:
+                return j[column]
+            cases = " ".join(f"WHEN {lit(src)} THEN {lit(json.dumps(dst))}::JSON" for src, dst in translation.items())
+            return f"CASE {j[column]} ->> '$' {cases} ELSE {j[column]} END"
+
         def obj(attrs: dict[str, str]) -> str:
             if not attrs:
                 return "'{}'::JSON"
-            return "json_object(" + ", ".join(f"{lit(k)}, {j[c]}" for k, c in attrs.items()) + ")"
+            return "json_object(" + ", ".join(f"{lit(k)}, {value(k, c)}" for k, c in attrs.items()) + ")"
 
         # p keeps only what the outputs read: the object cells and the attribute values as JSON
         objects = "".join(f", {self._raw_cell(o.id)} AS o{i}" for i, o in enumerate(m.objects))
@@ -104,7 +114,6 @@ class Translator:
         jsons = "".join(f", {self._json(c)} AS {j[c]}" for c in attr_columns)
         if self.flavour == JSONL:
             paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
-            # one JSON parse per line: the values as JSON, their text taken from those
             # one JSON parse per line: the values as JSON, their text taken from those; a line that
             # is no JSON object stays (_ok false) for its reason
             source = f"""(SELECT *, list_transform(_js, lambda x: x ->> '$') AS _xs FROM (
@@ -165,7 +174,7 @@ class Translator:
         parts = []
         for i, o in enumerate(m.objects):
             cell = f"unnest(string_split(o{i}, {lit(o.separator)}))" if o.separator else f"o{i}"
-            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := {j[c]}::VARCHAR)" for n, c in o.attributes.items())
+            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := ({value(n, c)})::VARCHAR)" for n, c in o.attributes.items())
                       + "]") if o.attributes else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
             key = f"nullif(regexp_extract(v, {lit(o.pattern)}, 1), '')" if o.pattern else "v"
             oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key

@@ -30,7 +30,11 @@ def test_documented_example_reads(tmp_path):
      "[event].zone: unknown key; valid keys: id, activity, timestamp, timestamp_format, timezone, "
      "timezone_column, facility, actor, actor_kind, default_actor_kind"),
     ('[source]\nsystem="erp"\n[evnt]\n', "[evnt]: unknown section; valid sections: source, event, activities, "
-     "actor_kinds, facilities, attributes, object, link"),
+     "actor_kinds, facilities, attributes, values, object, link"),
+    ('[source]\nsystem="ap"\n[event]\nactivity="a"\ntimestamp="t"\n[attributes]\ndepartment="Dept"\n'
+     '[values.dept]\n"Operating Room"="OR"\n', "[values.dept]: 'dept' is no attribute of this mapping; attributes: department"),
+    ('[source]\nsystem="ap"\n[event]\nactivity="a"\ntimestamp="t"\n[attributes]\ndepartment="Dept"\n'
+     '[values.department]\n"Operating Room"=7\n', "[values.department]: must be a table of source value = canonical value"),
     ('[source]\nsystem="erp"\n[event]\ntimestamp="t"\n', "[event].activity: is required"),
     ('[source]\nsystem="erp"\nformat="xlsx"\n[event]\nactivity="a"\ntimestamp="t"\n',
      "[source].format: 'xlsx' is not supported; accepted: csv, jsonl"),

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from models.vocabulary import ACTIVITIES
 from sample_logs import simulate
+from sample_logs.network import DEPARTMENTS
 
 ORDERS = 300
 
@@ -390,3 +391,14 @@ def test_without_spans_the_state_logs_and_truths_are_the_same(out, manifest, tmp
     assert hashes(tmp_path / "bare") == {**with_spans, "manifest.json": ANY}
     assert bare["truths"] == manifest["truths"]
     assert bare["counts"]["spans"] == 0 and bare["spans_sent_to"] is None
+
+
+def test_every_system_records_departments_by_the_codes_the_department_filter_offers(simulated):
+    from models import dimensions
+
+    cur, _ = simulated
+    offered = set(dimensions.departments(cur))
+    recorded = {r[0] for r in cur.sql("SELECT DISTINCT attributes->>'department' FROM event "
+                                      "WHERE attributes->>'department' IS NOT NULL").fetchall()}
+    assert offered == {code for code, _, _ in DEPARTMENTS}
+    assert recorded == offered   # the AP platform's names ("Operating Room") arrive as codes ("OR")

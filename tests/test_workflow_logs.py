@@ -151,3 +151,23 @@ def test_jsonl_lines_that_are_not_objects_are_rejected_by_kind_and_blank_lines_s
     assert [(d["position"], d["reason"]) for d in tables(batches, "dead_letter")] == [
         ("line 1", "a JSON array, expected a JSON object per line"),
         ("line 4", "a JSON number, expected a JSON object per line")]
+
+
+def test_value_tables_turn_one_systems_names_into_the_codes_the_others_use(tmp_path):
+    (tmp_path / "ap.csv").write_text(
+        "id,status,at,invoice,dept,cost_centre\n"
+        "1,Received,2024-03-01 10:00:00,AP-1,Operating Room,4100\n"
+        "2,Approved,2024-03-02 10:00:00,AP-1,Radiology,4900\n")
+    (tmp_path / "ap.toml").write_text(
+        '[source]\nsystem = "ap"\n[event]\nid = "id"\nactivity = "status"\ntimestamp = "at"\n'
+        '[attributes]\ndepartment = "dept"\ncost_centre = "cost_centre"\n'
+        '[[object]]\ntype = "invoice"\nid = "invoice"\nattributes = { department = "dept" }\n'
+        '[values.department]\n"Operating Room" = "OR"\n"Laboratory" = "LAB"\n'
+        '[values.cost_centre]\n"4100" = "CC-OR"\n')
+    batches = list(read_csv(tmp_path / "ap.csv", read_mapping(tmp_path / "ap.toml")))
+
+    assert [json.loads(e["attributes"]) for e in tables(batches, "event")] == [
+        {"department": "OR", "cost_centre": "CC-OR"},
+        {"department": "Radiology", "cost_centre": 4900}]      # values the table does not name stay
+    assert json.loads(tables(batches, "object")[0]["attributes"]) == {"department": "OR"}
+    assert [c["value"] for c in tables(batches, "object_change")] == ['"OR"', '"Radiology"']
