@@ -166,22 +166,28 @@ ORDER BY p.amount DESC, x.payment_id;
 -- links either way; master data — $master_types — is named but not followed), in order, with the
 -- spans that carried each event (p2p.event.id) and, as rows of their own, spans that name one of
 -- the objects (p2p.object.id) but no event of the trail.
-WITH hop AS (
+WITH own AS MATERIALIZED (      -- the case's own events: one pass over event_object's object ids
+    SELECT event_id FROM event_object WHERE object_id = $object_id
+),
+hop AS (
     SELECT $object_id AS object_id
     UNION
-    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
-    WHERE r1.object_id = $object_id
+    SELECT r.object_id FROM event_object r SEMI JOIN own ON own.event_id = r.event_id
     UNION
     SELECT target_id FROM object_object WHERE source_id = $object_id
     UNION
     SELECT source_id FROM object_object WHERE target_id = $object_id
 ),
-objs AS (
+objs AS MATERIALIZED (
     SELECT h.object_id FROM hop h LEFT JOIN object o ON o.object_id = h.object_id
     WHERE h.object_id = $object_id OR o.object_type IS NULL OR NOT list_contains($master_types, o.object_type)
 ),
-ev AS (
-    SELECT e.event_id, list(DISTINCT r.object_id ORDER BY r.object_id) AS objects
+ev AS MATERIALIZED (   -- each trail event once, with the trail objects it names
+    SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.source_order) AS source_order,
+           any_value(e.activity) AS activity, any_value(e.source_system) AS source_system,
+           any_value(e.facility) AS facility, any_value(e.actor) AS actor,
+           any_value(e.actor_kind) AS actor_kind,
+           list(DISTINCT r.object_id ORDER BY r.object_id) AS objects
     FROM event_object r SEMI JOIN objs ON objs.object_id = r.object_id
     JOIN event e ON e.event_id = r.event_id
     GROUP BY e.event_id
@@ -204,9 +210,9 @@ carried AS (
     FROM sp GROUP BY ALL
 )
 SELECT e.ts, e.source_order, e.event_id, e.activity, e.source_system, e.facility, e.actor,
-       e.actor_kind, v.objects, c.services, c.trace_ids, coalesce(c.spans, 0) AS spans,
+       e.actor_kind, e.objects, c.services, c.trace_ids, coalesce(c.spans, 0) AS spans,
        c.first_span_start, c.last_span_end, coalesce(c.error_spans, 0) AS error_spans
-FROM ev v JOIN event e ON e.event_id = v.event_id
+FROM ev e
 LEFT JOIN carried c ON c.span_event = e.event_id
 UNION ALL
 SELECT c.first_span_start, NULL, c.span_event, c.event_type, NULL, NULL, NULL, NULL,
