@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models.filters import ALL, Filters
-from models.queries import sql, table as _table
+from models.queries import _used, sql, table as _table
 
 
 def counts(con) -> dict[str, int]:
@@ -55,10 +55,19 @@ def span_coverage(con, filters: Filters = ALL) -> pa.Table:
 
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
     """Copy the p2p.* keys of the spans the loads with batch ids in [first_batch, last_batch]
-    stored into span_p2p (None: every span). Inside the caller's transaction."""
+    stored into span_p2p, and judge again the span coverage of the cases they touched or whose
+    events their spans carried (None: every span and case). Inside the caller's transaction;
+    reads case_event and sync_hop, so runs after their refreshes."""
     params = {"first": first_batch, "last": last_batch}
-    for block in ("forget_spans", "keep_spans"):
-        con.execute(sql(f"health.{block}"), params)
+    for block in ("forget_spans", "keep_spans", "coverage_scope", "forget_coverage", "keep_coverage",
+                  "coverage_done"):
+        q = sql(f"health.{block}")
+        con.execute(q, _used(q, params))
+
+
+def coverage(con) -> pa.Table:
+    """case_coverage in a stable order (to compare a kept table with a rebuild)."""
+    return con.sql("SELECT * FROM case_coverage ORDER BY ALL").to_arrow_table()
 
 
 def span_keys(con) -> pa.Table:

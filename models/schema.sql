@@ -308,3 +308,14 @@ CREATE TABLE IF NOT EXISTS span_p2p (
     facility     VARCHAR,               -- p2p.facility.id
     batch_id     VARCHAR NOT NULL
 );
+
+-- Per case: the facilities of its events and whether a span carried any of them (the Data
+-- health page's span coverage), kept by models/health.py `refresh` for the cases a load touched
+-- or whose events a load's spans carried. key: object_type, case_id
+CREATE TABLE IF NOT EXISTS case_coverage (
+    object_type         VARCHAR NOT NULL,
+    case_id             VARCHAR NOT NULL,
+    facilities          VARCHAR[] NOT NULL,  -- of its events
+    carried             BOOLEAN NOT NULL,    -- a span carried at least one of its events
+    carried_facilities  VARCHAR[] NOT NULL   -- of its events a span carried
+);

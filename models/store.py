@@ -48,7 +48,7 @@ REFRESHES = (
     documents.refresh,  # po_lines, receipts, invoices, invoice_lines
     kpis.refresh,       # invoice_traceability for the invoice cases touched (reads case_event, sync_hop)
     controls.refresh,   # control_findings for the invoices documents.refresh re-derived
-    health.refresh,     # span_p2p for the spans the loads stored
+    health.refresh,     # span_p2p, case_coverage for the spans and cases touched (reads case_event, sync_hop)
 )
 
 

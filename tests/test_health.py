@@ -1,5 +1,5 @@
-"""Data health: the spans' p2p.* keys kept at load are what copying every span afresh gives,
-and the traffic per service counts what the spans themselves say."""
+"""Data health: the spans' p2p.* keys and the cases' span coverage kept at load are what
+deriving them afresh gives, and the traffic per service counts what the spans themselves say."""
 
 import json
 
@@ -28,3 +28,27 @@ def test_spans_by_service_for_one_facility_counts_its_spans(network):
     found = health.spans_by_service(con, Filters(facilities=(facility,))).to_pylist()
     assert {r["service"]: r["spans"] for r in found} == expected
     assert sum(r["spans"] for r in health.spans_by_service(con).to_pylist()) == len(rows)
+
+
+def test_span_coverage_kept_load_by_load_equals_a_rebuild(network):
+    store, _ = network
+    con = store.cursor()
+    kept = health.coverage(con).to_pylist()
+    assert len(kept) == con.sql("SELECT count(DISTINCT case_id) FROM case_event").fetchall()[0][0]
+    assert any(r["carried"] for r in kept) and not all(r["carried"] for r in kept)
+    assert rebuilt(con, lambda c: health.coverage(c).to_pylist(), health.refresh, "span_p2p", "case_coverage") == kept
+
+
+def test_span_coverage_for_one_facility_judges_its_events_only(network):
+    store, _ = network
+    con = store.cursor()
+    facility = con.sql("SELECT min(facility) FROM case_event").fetchall()[0][0]
+    carried = {r[0] for r in con.sql("SELECT DISTINCT event_id FROM sync_hop").fetchall()}
+    cases: dict = {}
+    for object_type, case_id, event_id in con.sql(
+            "SELECT object_type, case_id, event_id FROM case_event WHERE facility = $f", params={"f": facility}).fetchall():
+        cases.setdefault(object_type, {}).setdefault(case_id, False)
+        cases[object_type][case_id] |= event_id in carried
+    found = health.span_coverage(con, Filters(facilities=(facility,))).to_pylist()
+    assert {r["object_type"]: (r["cases"], r["cases_with_spans"]) for r in found} == {
+        t: (len(c), sum(c.values())) for t, c in cases.items()}

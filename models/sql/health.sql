@@ -82,20 +82,17 @@ GROUP BY ALL
 ORDER BY source_system;
 
 -- name: span_coverage
--- Per case notion: how many cases have at least one event that a span carried. (Each case is
--- judged once, then cases counted: no count(DISTINCT) over every case event.)
-WITH judged AS (
-    SELECT ce.object_type, ce.case_id, bool_or(h.event_id IS NOT NULL) AS carried
-    FROM case_event ce
-    LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
-    WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], ce.facility))
-    GROUP BY ALL
-)
+-- Per case notion: how many cases have at least one event that a span carried (case_coverage,
+-- one row per case kept at load). With $facilities: the cases with an event there, carried when
+-- a span carried one of those events.
 SELECT object_type,
-       count(*)                          AS cases,
-       count(*) FILTER (WHERE carried)   AS cases_with_spans,
-       cases_with_spans / cases          AS coverage
-FROM judged
+       count(*)                              AS cases,
+       count(*) FILTER (WHERE CASE WHEN $facilities IS NULL THEN carried
+                                   ELSE list_has_any(carried_facilities, $facilities::VARCHAR[]) END)
+                                             AS cases_with_spans,
+       cases_with_spans / cases              AS coverage
+FROM case_coverage
+WHERE $facilities IS NULL OR list_has_any(facilities, $facilities::VARCHAR[])
 GROUP BY ALL
 ORDER BY cases DESC, object_type;
 
@@ -112,3 +109,39 @@ SELECT trace_id, span_id, service, start_time, end_time, status_code,
        attributes->>'$."p2p.object.id"', attributes->>'$."p2p.facility.id"', batch_id
 FROM span
 WHERE $first IS NULL OR batch_id BETWEEN $first AND $last;
+
+-- name: coverage_scope
+-- The cases the loads [$first, $last] may have changed (all when NULL): a new relation, a new
+-- event of an old relation, the object itself arriving, or a span of the loads carrying one of
+-- their events (sync_hop).
+CREATE OR REPLACE TEMP TABLE coverage_scope AS
+SELECT DISTINCT case_id FROM (
+    SELECT case_id FROM case_event WHERE $first IS NULL
+    UNION ALL
+    SELECT r.object_id FROM event_object r    -- one pass: new relations, relations of new events
+    LEFT JOIN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last) fresh USING (event_id)
+    WHERE r.batch_id BETWEEN $first AND $last OR fresh.event_id IS NOT NULL
+    UNION ALL
+    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
+    UNION ALL
+    SELECT c.case_id FROM case_event c
+    WHERE c.event_id IN (SELECT h.event_id FROM sync_hop h
+                         WHERE h.trace_id IN (SELECT trace_id FROM span WHERE batch_id BETWEEN $first AND $last))
+);
+
+-- name: forget_coverage
+DELETE FROM case_coverage WHERE case_id IN (SELECT case_id FROM coverage_scope);
+
+-- name: keep_coverage
+INSERT INTO case_coverage
+SELECT ce.object_type, ce.case_id,
+       coalesce(list(DISTINCT ce.facility ORDER BY ce.facility) FILTER (WHERE ce.facility IS NOT NULL), []),
+       bool_or(h.event_id IS NOT NULL),
+       coalesce(list(DISTINCT ce.facility ORDER BY ce.facility)
+                FILTER (WHERE ce.facility IS NOT NULL AND h.event_id IS NOT NULL), [])
+FROM case_event ce SEMI JOIN coverage_scope s ON s.case_id = ce.case_id
+LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
+GROUP BY ce.object_type, ce.case_id;
+
+-- name: coverage_done
+DROP TABLE IF EXISTS coverage_scope;
