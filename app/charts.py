@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -18,6 +21,40 @@ pio.templates["p2p"] = go.layout.Template(
 pio.templates.default = "plotly_white+p2p"
 
 
+def _kept(build):
+    """Keep the last figures built from the same table and arguments: building one through
+    plotly express takes ~0.1 s, which a page whose data is already cached would otherwise
+    spend on every view. Callers only draw the figure, never change it."""
+    @functools.lru_cache(maxsize=256)
+    def from_digest(digest: str, table: "_Held", *args, **kwargs) -> go.Figure:
+        return build(table.table, *args, **kwargs)
+
+    @functools.wraps(build)
+    def kept(table: pa.Table, *args, **kwargs) -> go.Figure:
+        return from_digest(_digest(table), _Held(table), *args, **kwargs)
+    return kept
+
+
+class _Held:
+    """A table passed through the cache without taking part in its key (the digest does)."""
+    def __init__(self, table: pa.Table):
+        self.table = table
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other) -> bool:
+        return True
+
+
+def _digest(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.blake2b(sink.getvalue().to_pybytes(), digest_size=16).hexdigest()
+
+
+@_kept
 def heatmap(table: pa.Table, x: str, y: str, value: str, title: str) -> go.Figure:
     """`value` per (`y`, `x`) cell, e.g. events per facility and source system."""
     df = table.select([x, y, value]).to_pandas()
@@ -27,6 +64,7 @@ def heatmap(table: pa.Table, x: str, y: str, value: str, title: str) -> go.Figur
     return fig
 
 
+@_kept
 def bars(table: pa.Table, x: str, y: str, title: str, color: str | None = None) -> go.Figure:
     """Horizontal bars of `x` per `y`, largest on top."""
     df = table.to_pandas().sort_values(x)
@@ -36,6 +74,7 @@ def bars(table: pa.Table, x: str, y: str, title: str, color: str | None = None) 
     return fig
 
 
+@_kept
 def matrix(table: pa.Table, x: str, y: str, value: str, title: str, text: str | None = None) -> go.Figure:
     """A source × target style grid of `value`, labelled with `text` (a column of strings)."""
     df = table.to_pandas()
@@ -49,6 +88,7 @@ def matrix(table: pa.Table, x: str, y: str, value: str, title: str, text: str | 
     return fig
 
 
+@_kept
 def lines_with_threshold(table: pa.Table, x: str, y: str, color: str, threshold: float,
                          threshold_label: str, title: str, y_title: str) -> go.Figure:
     """One line per `color` over `x`, with a dashed horizontal threshold (an SLA)."""
@@ -60,6 +100,7 @@ def lines_with_threshold(table: pa.Table, x: str, y: str, color: str, threshold:
     return fig
 
 
+@_kept
 def waterfall(table: pa.Table, title: str) -> go.Figure:
     """A trace's spans as bars from their start, each preceded by the wait before it (a poll
     interval, a Retry-After); the dominant step of the critical path stands out. Waits usually
@@ -97,6 +138,7 @@ def waterfall(table: pa.Table, title: str) -> go.Figure:
     return fig
 
 
+@_kept
 def timeline(trail: pa.Table, title: str) -> go.Figure:
     """A case's events over time, one row per system, so the hand-offs between systems show."""
     df = trail.select(["ts", "activity", "source_system", "actor"]).to_pandas()
@@ -109,6 +151,7 @@ def timeline(trail: pa.Table, title: str) -> go.Figure:
     return fig
 
 
+@_kept
 def aging_bars(aging: pa.Table, title: str) -> go.Figure:
     """Open exceptions per age bucket: count as bars, amount on hover and as labels."""
     df = aging.to_pandas()
