@@ -15,12 +15,17 @@ WHERE o.object_type = $supplier_type
 ORDER BY name, supplier;
 
 -- name: attribute_values
--- Distinct current values of one attribute over the objects of one type (departments, …).
+-- Distinct current values of one attribute over the objects of one type (departments, …): the
+-- latest change where there is one, else the value first seen (grouping only the changes).
+WITH latest AS (
+    SELECT object_id, arg_max(value ->> '$', ts) AS value
+    FROM object_change WHERE attribute = $attribute
+    GROUP BY object_id
+)
 SELECT DISTINCT value FROM (
-    SELECT coalesce(arg_max(c.value ->> '$', c.ts), any_value(o.attributes ->> ('$.' || $attribute))) AS value
-    FROM object o LEFT JOIN object_change c ON c.object_id = o.object_id AND c.attribute = $attribute
+    SELECT coalesce(l.value, o.attributes ->> ('$.' || $attribute)) AS value
+    FROM object o LEFT JOIN latest l ON l.object_id = o.object_id
     WHERE o.object_type = $object_type
-    GROUP BY o.object_id
 ) WHERE value IS NOT NULL AND value <> ''
 ORDER BY value;
 
