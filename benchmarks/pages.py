@@ -172,9 +172,13 @@ def _visit(browser, url: str) -> tuple[float, float]:
         page.goto(url)
         page.locator("h1").first.wait_for(state="visible", timeout=WAIT_S * 1000)
         title = time.perf_counter() - start
-        # Streamlit shows its status widget while the script runs; done when it has gone
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                               timeout=WAIT_S * 1000, polling=50)
+        # Done when the app says its script has run (stApp's data-test-script-state goes
+        # initial -> running -> notRunning). The status widget is no signal: it is not shown
+        # until a run has lasted a while, so a check that it has gone passed while the first
+        # visit's script was still running, and that run then slowed the second visit down.
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'",
+            timeout=WAIT_S * 1000, polling=50)
         return title, time.perf_counter() - start
     finally:
         context.close()
