@@ -6,7 +6,7 @@ import pytest
 
 from models import health
 from models.batches import Batch, dead_letters
-from models.store import SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
+from models.store import ADDED_IN_2, SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
 
 
 def _events(*ids: str) -> pa.Table:
@@ -163,12 +163,17 @@ def _content(con, tables) -> dict:
     return {t: sorted(con.sql(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
 
 
+def _copy(store, path):
+    """A copy of `store`'s file at `path`, opened with plain DuckDB to age it."""
+    store.cursor().execute("CHECKPOINT")
+    path.write_bytes(open(store.path, "rb").read())
+    return duckdb.connect(str(path))
+
+
 def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_new_one(network, tmp_path):
     store, _ = network
-    store.cursor().execute("CHECKPOINT")
     old = tmp_path / "v1.duckdb"
-    old.write_bytes(open(store.path, "rb").read())
-    con = duckdb.connect(str(old))
+    con = _copy(store, old)
     tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
     for table in tables - VERSION_1_TABLES:
         con.execute(f"DROP TABLE {table}")
@@ -184,3 +189,18 @@ def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_n
         assert derived and _content(cur, derived) == _content(expected, derived)
     finally:
         upgraded.close()
+
+
+def test_a_version_2_store_made_before_its_late_tables_gets_them_filled_when_opened(network, tmp_path):
+    store, _ = network
+    old = tmp_path / "early-v2.duckdb"
+    con = _copy(store, old)
+    for table in ADDED_IN_2:
+        con.execute(f"DROP TABLE {table}")
+    con.close()
+
+    opened = open_store(old)
+    try:
+        assert _content(opened.cursor(), ADDED_IN_2) == _content(store.cursor(), ADDED_IN_2)
+    finally:
+        opened.close()
