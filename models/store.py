@@ -35,9 +35,6 @@ SCHEMA_VERSION = 2
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
 UPGRADABLE_FROM = (1,)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
-# Derived tables added while version 2 was unreleased, and what fills them: a version 2 store
-# made before them gets them, filled from its records, when next opened for writing.
-ADDED_IN_2 = {"span_p2p": health.refresh, "case_coverage": health.refresh}
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
 RECORD_TABLES = ("event", "span")
@@ -315,8 +312,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
             if read_only:
                 raise _Outdated
             _upgrade(con)
-        elif found == SCHEMA_VERSION and not read_only:
-            _add_late_tables(con)
         elif found != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{path} holds a P2P Observatory store of schema version {found}; this version "
@@ -337,17 +332,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.execute(sql("store.start_derived"))
     con.commit()
-
-
-def _add_late_tables(con: duckdb.DuckDBPyConnection) -> None:
-    tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
-    refreshes = dict.fromkeys(refresh for table, refresh in ADDED_IN_2.items() if table not in tables)
-    if refreshes:
-        con.begin()
-        con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
-        for refresh in refreshes:
-            refresh(con)   # every record: the whole store
-        con.commit()
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from models import health
 from models.batches import Batch, dead_letters
-from models.store import ADDED_IN_2, SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
+from models.store import SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
 
 
 def _events(*ids: str) -> pa.Table:
@@ -189,18 +189,3 @@ def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_n
         assert derived and _content(cur, derived) == _content(expected, derived)
     finally:
         upgraded.close()
-
-
-def test_a_version_2_store_made_before_its_late_tables_gets_them_filled_when_opened(network, tmp_path):
-    store, _ = network
-    old = tmp_path / "early-v2.duckdb"
-    con = _copy(store, old)
-    for table in ADDED_IN_2:
-        con.execute(f"DROP TABLE {table}")
-    con.close()
-
-    opened = open_store(old)
-    try:
-        assert _content(opened.cursor(), ADDED_IN_2) == _content(store.cursor(), ADDED_IN_2)
-    finally:
-        opened.close()
