@@ -273,7 +273,9 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(path, read_only=read_only)
+        # No replacement scans: a table missing from the store is an error, never a Python
+        # variable of the same name read instead.
+        con = duckdb.connect(path, read_only=read_only, config={"python_enable_replacements": False})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLockedError(

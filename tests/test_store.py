@@ -189,3 +189,14 @@ def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_n
         assert derived and _content(cur, derived) == _content(expected, derived)
     finally:
         upgraded.close()
+
+
+def test_a_table_missing_from_the_store_is_an_error_not_a_python_variable_of_that_name(tmp_path):
+    store = open_store(tmp_path / "p2p.duckdb")
+    try:
+        match_exceptions = pa.table({"invoice_id": ["INV-1"]})   # noqa: F841 — what must not be read
+        store.cursor().execute("DROP TABLE match_exceptions")
+        with pytest.raises(duckdb.CatalogException, match="match_exceptions does not exist"):
+            store.cursor().sql("SELECT * FROM match_exceptions").fetchall()
+    finally:
+        store.close()
