@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.filters import ALL, Filters
-from models.queries import sql, table as _table
+from models.queries import composed_table as _table, sql
 
 
 def refresh(con, first_batch: str, last_batch: str) -> None:
@@ -43,7 +43,7 @@ def rebuild(con) -> None:
 
 def object_types(con, facilities: list[str] | None = None, *, filters: Filters = ALL) -> pa.Table:
     """Case notions on offer: object_type, cases, events, variants; most cases first."""
-    return _table(con, "mining.object_types", **_scope(filters, facilities))
+    return _table(con, "mining.object_types", object_type=None, **_scope(filters, facilities))
 
 
 def dfg(con, object_type: str, facilities: list[str] | None = None, *, filters: Filters = ALL,

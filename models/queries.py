@@ -32,6 +32,12 @@ def table(con, name: str, **params):
     return con.sql(query, params=_used(query, params)).to_arrow_table()
 
 
+def composed_table(con, name: str, **params):
+    """`table` for a block that reads other blocks of its file by name (`composed`)."""
+    query = composed(name)
+    return con.sql(query, params=_used(query, params)).to_arrow_table()
+
+
 def scalar(con, name: str, **params):
     """Run block `name`; its single value. (Fetches the whole result: DuckDB 2.0 refuses new
     work on a cursor whose last result was not read to the end.)"""

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from models import vocabulary as v
 from models.filters import ALL, Filters
-from models.queries import composed, sql
+from models.queries import composed_table as _table, sql
 
 SLA_SECONDS = 900
 TOLERANCE_SECONDS = 4 * 3600
@@ -259,11 +259,6 @@ def _scope(filters: Filters, source, target) -> dict:
 def _bind(query: str, params: dict) -> dict | None:
     # DuckDB refuses parameters a statement does not name
     return {k: val for k, val in params.items() if f"${k}" in query} or None
-
-
-def _table(con, name: str, **params) -> pa.Table:
-    q = composed(name)
-    return con.sql(q, params=_bind(q, params)).to_arrow_table()
 
 
 def _run(con, name: str, **params) -> None:

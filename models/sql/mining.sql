@@ -80,26 +80,42 @@ ORDER BY object_type, case_id;
 -- name: refresh_done
 DROP TABLE IF EXISTS mining_touched;
 
--- name: object_types
-WITH scoped AS (
-    SELECT object_type, variant_hash, events
-    FROM case_variant
-    WHERE ($facilities IS NULL OR list_contains($facilities, case_facility))
-      AND ($start IS NULL OR start_ts >= $start::DATE)
-      AND ($end IS NULL OR start_ts < $end::DATE + INTERVAL 1 DAY)
-    UNION ALL
-    SELECT object_type, hash(list(activity ORDER BY position)), count(*)
+-- name: scoped_cases
+-- The cases in scope, each with its variant: as stored in case_variant, plus the few cases that
+-- span facilities re-sequenced from their events in scope. Counts of edges, start and end
+-- activities are sums over the distinct variants, so they never read case_event's 10 rows per
+-- case (only the split cases' rows, and only under a facility filter).
+SELECT object_type, variant, variant_hash, events, epoch_us(end_ts) - epoch_us(start_ts) AS us
+FROM case_variant
+WHERE ($object_type IS NULL OR object_type = $object_type)
+  AND ($facilities IS NULL OR list_contains($facilities, case_facility))
+  AND ($start IS NULL OR start_ts >= $start::DATE)
+  AND ($end IS NULL OR start_ts < $end::DATE + INTERVAL 1 DAY)
+UNION ALL
+SELECT object_type, variant, hash(variant), events, us
+FROM (
+    SELECT object_type, list(activity ORDER BY position) AS variant, count(*) AS events,
+           epoch_us(max(ts)) - epoch_us(min(ts)) AS us
     FROM case_event
-    WHERE case_facility IS NULL AND list_contains($facilities, facility)
+    WHERE ($object_type IS NULL OR object_type = $object_type)
+      AND case_facility IS NULL AND list_contains($facilities, facility)
       AND ($start IS NULL OR case_start >= $start::DATE)
       AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     GROUP BY object_type, case_id
 )
+
+-- name: variant_cases
+-- Distinct variants per object type, with their cases.
+SELECT object_type, variant_hash, any_value(variant) AS variant, count(*) AS cases
+FROM scoped_cases
+GROUP BY object_type, variant_hash
+
+-- name: object_types
 SELECT object_type,
        count(*)                      AS cases,
        sum(events)::BIGINT           AS events,
        count(DISTINCT variant_hash)  AS variants
-FROM scoped
+FROM scoped_cases
 GROUP BY object_type
 ORDER BY cases DESC, object_type;
 
@@ -121,101 +137,56 @@ WITH scoped AS (
       AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     WINDOW w AS (PARTITION BY case_id ORDER BY position)
 )
-SELECT object_type,
-       activity                              AS source,
-       next_activity                         AS target,
-       count(*)                              AS count,
-       median(us) / 1e6                      AS median_s,
-       avg(us) / 1e6                         AS mean_s,
-       quantile_cont(us, 0.9) / 1e6          AS p90_s
+SELECT object_type, source, target, count, q[1] / 1e6 AS median_s, mean_us / 1e6 AS mean_s,
+       q[2] / 1e6 AS p90_s
 FROM (
-    SELECT object_type, activity, next_activity, epoch_us(next_ts) - epoch_us(ts) AS us
-    FROM scoped
-    WHERE next_activity IS NOT NULL
+    SELECT object_type,
+           activity                              AS source,
+           next_activity                         AS target,
+           count(*)                              AS count,
+           quantile_cont(us, [0.5, 0.9])         AS q,      -- both from one sort per edge
+           avg(us)                               AS mean_us
+    FROM (
+        SELECT object_type, activity, next_activity, epoch_us(next_ts) - epoch_us(ts) AS us
+        FROM scoped
+        WHERE next_activity IS NOT NULL
+    )
+    GROUP BY object_type, activity, next_activity
 )
-GROUP BY object_type, activity, next_activity
 ORDER BY object_type, count DESC, source, target;
 
 -- name: edge_counts
--- `edges` without the time between events (a hash aggregate only).
-WITH scoped AS (
-    SELECT object_type, activity, next_activity
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND ($facilities IS NULL OR list_contains($facilities, case_facility))
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
-    UNION ALL
-    SELECT object_type, activity, lead(activity) OVER w
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND case_facility IS NULL AND list_contains($facilities, facility)
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
-    WINDOW w AS (PARTITION BY case_id ORDER BY position)
+-- `edges` without the time between events: each variant's consecutive pairs, times its cases.
+SELECT object_type, source, target, sum(cases)::BIGINT AS count
+FROM (
+    SELECT object_type, cases,
+           unnest(list_slice(variant, 1, len(variant) - 1)) AS source,
+           unnest(list_slice(variant, 2, len(variant)))     AS target
+    FROM variant_cases
+    WHERE len(variant) > 1
 )
-SELECT object_type, activity AS source, next_activity AS target, count(*) AS count
-FROM scoped
-WHERE next_activity IS NOT NULL
-GROUP BY object_type, activity, next_activity
+GROUP BY object_type, source, target
 ORDER BY object_type, count DESC, source, target;
 
 -- name: endpoints
 -- Per object type, how many cases start and how many end with each activity.
-WITH scoped AS (
-    SELECT object_type, activity, position = 1 AS first, next_activity IS NULL AS last
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND ($facilities IS NULL OR list_contains($facilities, case_facility))
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
-      AND (position = 1 OR next_activity IS NULL)
+SELECT object_type, activity, sum(starts)::BIGINT AS starts, sum(ends)::BIGINT AS ends
+FROM (
+    SELECT object_type, variant[1] AS activity, cases AS starts, 0 AS ends FROM variant_cases
     UNION ALL
-    SELECT object_type, activity,
-           row_number() OVER w = 1, row_number() OVER (PARTITION BY case_id ORDER BY position DESC) = 1
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND case_facility IS NULL AND list_contains($facilities, facility)
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
-    WINDOW w AS (PARTITION BY case_id ORDER BY position)
+    SELECT object_type, variant[len(variant)], 0, cases FROM variant_cases
 )
-SELECT object_type, activity,
-       count(*) FILTER (WHERE first)  AS starts,
-       count(*) FILTER (WHERE last)   AS ends
-FROM scoped
-WHERE first OR last
 GROUP BY object_type, activity
 ORDER BY object_type, activity;
 
 -- name: variants
 -- Distinct activity sequences with their cases, share of cases and throughput (first to last
 -- event of a case) in seconds.
-WITH scoped AS (
-    SELECT variant, variant_hash, epoch_us(end_ts) - epoch_us(start_ts) AS us
-    FROM case_variant
-    WHERE object_type = $object_type
-      AND ($facilities IS NULL OR list_contains($facilities, case_facility))
-      AND ($start IS NULL OR start_ts >= $start::DATE)
-      AND ($end IS NULL OR start_ts < $end::DATE + INTERVAL 1 DAY)
-    UNION ALL
-    SELECT variant, hash(variant), us
-    FROM (
-        SELECT list(activity ORDER BY position) AS variant,
-               epoch_us(max(ts)) - epoch_us(min(ts)) AS us
-        FROM case_event
-        WHERE object_type = $object_type
-          AND case_facility IS NULL AND list_contains($facilities, facility)
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
-        GROUP BY case_id
-    )
-)
 SELECT any_value(variant)                      AS variant,
        count(*)                                AS cases,
        count(*) / sum(count(*)) OVER ()        AS share,
        median(us) / 1e6                        AS median_throughput_s,
        avg(us) / 1e6                           AS mean_throughput_s
-FROM scoped
+FROM scoped_cases
 GROUP BY variant_hash
 ORDER BY cases DESC, variant;
