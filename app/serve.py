@@ -29,6 +29,7 @@ from app import data, operations
 from app.inbox import watch_inbox
 from app.operations import EXIT_STORE, EXIT_USAGE
 from app.server_file import announced
+from collectors.otlp_workers import DecodingPool
 from collectors.receiver import TRACES_PATH, ReceiverConfig, traces_route
 from models.settings import Settings
 from models.store import Store, StoreError
@@ -80,9 +81,9 @@ def _refusal(message: str, exit_status: int, http_status: int) -> JSONResponse:
     return JSONResponse({"error": message, "exit_status": exit_status}, status_code=http_status)
 
 
-def receiver_app(writer: WriteQueue, settings: Settings) -> Starlette:
+def receiver_app(writer: WriteQueue, settings: Settings, decoder: DecodingPool) -> Starlette:
     config = ReceiverConfig(max_request_bytes=settings.max_request_bytes, token=settings.otlp_token or None)
-    return Starlette(routes=[traces_route(writer.submit, config)])
+    return Starlette(routes=[traces_route(writer.submit, config, decoder.decode)])
 
 
 def dashboard_url(settings: Settings) -> str:
@@ -94,12 +95,13 @@ def serve(store: Store, settings: Settings, *, dashboard: bool = True, receiver:
           open_browser: bool = False) -> None:
     """Serve until interrupted; prints where once every server listens."""
     writer = WriteQueue(store, source=f"otlp {TRACES_PATH}", kind="otlp")
+    decoder = DecodingPool() if receiver else None   # decoding leaves this process's GIL
     servers, lines = [], []
     if dashboard:
         servers.append(_server(dashboard_app(store), settings.host, settings.port))
         lines.append(f"Dashboard:      {dashboard_url(settings)}")
     if receiver:
-        servers.append(_server(receiver_app(writer, settings), settings.otlp_host, settings.otlp_port))
+        servers.append(_server(receiver_app(writer, settings, decoder), settings.otlp_host, settings.otlp_port))
         lines.append(f"OTLP receiver:  http://{settings.otlp_host}:{settings.otlp_port}{TRACES_PATH}")
     if settings.inbox:
         lines.append(f"Inbox:          {settings.inbox}")
@@ -107,6 +109,8 @@ def serve(store: Store, settings: Settings, *, dashboard: bool = True, receiver:
         with announced(store.path, settings.port) if dashboard else nullcontext():
             asyncio.run(_run(servers, lines, store, settings, open_browser and dashboard))
     finally:
+        if decoder is not None:
+            decoder.close()
         writer.close()
 
 

@@ -82,18 +82,29 @@ def sdk_request(n_spans: int, seed: int = 7):
     return encode_spans(exporter.get_finished_spans())
 
 
+# How far each replay's times move on: 512 spans every 10 ms is 51,200 spans/s of live traffic.
+REPLAY_STEP_NS = 10_000_000
+
+
 def with_fresh_ids(template, replay: int):
-    """A copy of `template` whose trace and span ids are new (parents and links follow), and
-    whose business events are new too (p2p.event.id and p2p.object.id get the replay's number):
-    each request carries new purchase orders, as live traffic does, rather than re-publishing
-    the same ones hundreds of times."""
+    """A copy of `template` whose trace and span ids are new (parents and links follow), whose
+    business events are new too (p2p.event.id and p2p.object.id get the replay's number), and
+    whose times move on by REPLAY_STEP_NS per replay: each request carries new purchase orders
+    at a later time, as live traffic does, rather than re-publishing the same ones hundreds of
+    times at one instant (which would make every commit's duplicate search cover every span
+    stored so far)."""
     request = template.__class__()
     request.CopyFrom(template)
     rnd = random.Random(replay)
+    shift = replay * REPLAY_STEP_NS
     traces, spans = {}, {}
     for rs in request.resource_spans:
         for ss in rs.scope_spans:
             for s in ss.spans:
+                s.start_time_unix_nano += shift
+                s.end_time_unix_nano += shift
+                for e in s.events:
+                    e.time_unix_nano += shift
                 s.trace_id = traces.setdefault(s.trace_id, rnd.randbytes(16))
                 s.span_id = spans.setdefault(s.span_id, rnd.randbytes(8))
                 if s.parent_span_id:
@@ -151,6 +162,46 @@ def prefill(db: Path, spans: int) -> None:
                'UNSET', NULL, '{"p2p.object.id":"PO-1"}', '{}', 'prefill', '[]', '[]', 'prefill'
         FROM range($n) r(i)""", {"n": spans})
     store.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its live child processes (the
+    decoding workers): what the receiver costs whatever else the machine is running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def stopped_cpu_seconds(server: subprocess.Popen, timeout: float) -> float:
+    """Wait for `server` to exit (killing it after `timeout` s); the CPU time it and the child
+    processes it waited for used in all."""
+    if server.returncode is not None:   # already gone (and reaped)
+        return 0.0
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(server.pid, 0 if time.monotonic() > deadline else os.WNOHANG)
+        if pid:
+            server.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_utime + usage.ru_stime
+        if time.monotonic() > deadline:
+            server.kill()
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -215,6 +266,7 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=0, help="spans already in the store (default 0)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     template = sdk_request(args.per_request)
     n_requests = max(1, args.spans // args.per_request)
     print(f"encoding {n_requests} requests of {args.per_request} spans with the SDK encoder …", flush=True)
@@ -233,6 +285,7 @@ def main() -> None:
             [sys.executable, "-m", "app.cli", "receive", "--db", str(db), "--otlp-port", str(port)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        cpu = 0.0
         try:
             for _ in range(600):   # up to 60 s for the server to listen
                 try:
@@ -244,16 +297,13 @@ def main() -> None:
                     time.sleep(0.1)
             idle_rss = peak_rss_kib(server.pid)
             print(f"replaying with {args.clients} client threads on port {port} …", flush=True)
+            cpu = cpu_seconds(server.pid)
             latencies, statuses, retries, wall, last_reply = run_clients(port, bodies, args.clients, args.seconds)
             peak = peak_rss_kib(server.pid)
         finally:
             # a clean stop commits what is queued and lets the derived tables catch up first
             server.send_signal(signal.SIGINT)
-            try:
-                server.wait(60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            cpu = stopped_cpu_seconds(server, 60) - cpu
 
         import duckdb
 
@@ -267,8 +317,11 @@ def main() -> None:
 
     acked = statuses.get(200, 0) * args.per_request
     rows += [
+        ("load average", f"{load_before[0]:.1f} at the start", f"{os.getloadavg()[0]:.1f} at the end (1 min)"),
         ("requests", f"{len(latencies)} sent", f"statuses {statuses}, 503 retries {retries}"),
         ("receiver", f"{acked / wall:,.0f} spans/s", f"{acked:,} spans acknowledged in {wall:.1f} s"),
+        ("server CPU", f"{cpu / max(stored, 1) * 1e6:.1f} µs/span", f"{cpu:.1f} s for the run, shutdown and "
+         f"catch-up; {2e6 * max(stored, 1) / max(cpu * 1e6, 1):,.0f} spans/s if it had 2 cores to itself"),
         ("latency", f"p50 {percentile(latencies, .5) * 1000:.0f} ms", f"p99 {percentile(latencies, .99) * 1000:.0f} ms"),
         ("server RSS", f"peak {peak / 1024:.0f} MiB", f"idle {idle_rss / 1024:.0f} MiB"),
         ("stored", f"{stored:,} of {acked:,} acknowledged", f"lost {acked - stored:,}"),

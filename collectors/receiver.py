@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collectors.errors import BadRequest
-from collectors.otlp import decode_traces
+from collectors.otlp import DecodedTraces, decode_traces
 from models.batches import Batch, LoadResult
 from models.write_queue import Saturated
 
@@ -45,8 +45,10 @@ class HttpError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
-def traces_route(submit: Callable[[Batch], LoadResult], config: ReceiverConfig = ReceiverConfig()) -> Route:
-    """The `POST /v1/traces` route; `submit` commits a batch and returns its load result."""
+def traces_route(submit: Callable[[Batch], LoadResult], config: ReceiverConfig = ReceiverConfig(),
+                 decode: Callable[[bytes, str], DecodedTraces] = decode_traces) -> Route:
+    """The `POST /v1/traces` route; `submit` commits a batch and returns its load result.
+    `decode` turns a body into spans: `decode_traces` here, or a `DecodingPool`'s in workers."""
 
     async def export(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -57,7 +59,7 @@ def traces_route(submit: Callable[[Batch], LoadResult], config: ReceiverConfig =
                 raise HttpError(415, f"unsupported content type {content_type or '(none)'!r}; "
                                      f"send {PROTOBUF} or {JSON}")
             body = await _read_body(request, config.max_request_bytes)
-            decoded = await run_in_threadpool(decode_traces, body, content_type)
+            decoded = await run_in_threadpool(decode, body, content_type)
             await run_in_threadpool(submit, decoded.batch)
         except HttpError as exc:
             return _status(exc.status, exc.message, reply_type, exc.headers)

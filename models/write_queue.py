@@ -8,8 +8,8 @@ the queue is full, `submit` refuses at once with `Saturated` (the receiver turns
 Retry-After) instead of queueing without bound.
 
 The derived tables (sync_hop, case_event, …) are not refreshed in those commits: a second thread
-catches them up right behind (`Store.catch_up`), one refresh over every group committed since the
-last, so their cost no longer grows with the number of commits. It also finishes, on start, what
+catches them up right behind (`Store.catch_up`, at most once a second), one refresh over every
+group committed since the last, so their cost no longer grows with the number of commits. It also finishes, on start, what
 a crash left underived, and on `close` it catches up before returning.
 """
 
@@ -45,13 +45,15 @@ class _Submission:
 
 class WriteQueue:
     def __init__(self, store: Store, *, source: str, kind: str, max_pending: int = 256,
-                 max_group_rows: int = 200_000, linger_s: float = 0.005):
+                 max_group_rows: int = 200_000, linger_s: float = 0.005, derive_every_s: float = 1.0):
         self._store = store
         self._source, self._kind = source, kind
         self._max_group_rows, self._linger_s = max_group_rows, linger_s
+        self._derive_every_s = derive_every_s
         self._queue: queue.Queue[_Submission | None] = queue.Queue(maxsize=max_pending)
         self._committed = threading.Event()     # set after each commit: derive what it brought
         self._closing = False
+        self._closed = threading.Event()        # set by close: stop lingering between catch-ups
         self._deriver = threading.Thread(target=self._derive, name=f"derive-{kind}", daemon=True)
         self._thread = threading.Thread(target=self._run, name=f"write-queue-{kind}", daemon=True)
         self._committed.set()                   # first, whatever an earlier run left underived
@@ -73,6 +75,7 @@ class WriteQueue:
         self._queue.put(None)
         self._thread.join()
         self._closing = True
+        self._closed.set()
         self._committed.set()
         self._deriver.join()
 
@@ -111,10 +114,17 @@ class WriteQueue:
             sub.future.set_result(result)
 
     def _derive(self) -> None:
+        started = 0.0
         while True:
             self._committed.wait()
+            # At most one catch-up per derive_every_s: under a stream of commits each refresh
+            # then covers many of them, and a refresh's cost is largely per call, not per span.
+            rest = started + self._derive_every_s - time.monotonic()
+            if rest > 0 and not self._closing:
+                self._closed.wait(rest)
             self._committed.clear()
             closing = self._closing
+            started = time.monotonic()
             try:
                 self._store.catch_up()
             except Exception:   # the records are committed; the next commit (or restart) retries

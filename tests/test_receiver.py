@@ -17,6 +17,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from starlette.applications import Starlette
 
+from collectors.otlp import decode_traces
+from collectors.otlp_workers import DecodingPool
 from collectors.receiver import ReceiverConfig, traces_route
 from conftest import Server, free_port
 from models import health, sync_lag
@@ -41,9 +43,9 @@ def _send_with_sdk(endpoint: str, n: int, headers: dict | None = None) -> None:
 class InProcess:
     """The receiver route on a loopback port, in this process, over a store in tmp."""
 
-    def __init__(self, store, config=ReceiverConfig(), submit=None):
+    def __init__(self, store, config=ReceiverConfig(), submit=None, decode=decode_traces):
         self.queue = WriteQueue(store, source="otlp", kind="otlp")
-        app = Starlette(routes=[traces_route(submit or self.queue.submit, config)])
+        app = Starlette(routes=[traces_route(submit or self.queue.submit, config, decode)])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1/traces"
         self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="error"))
@@ -118,6 +120,24 @@ def test_invalid_spans_are_counted_in_partial_success_and_the_rest_land(store, r
     assert "traceId" in answer["errorMessage"] or "trace" in answer["errorMessage"].lower()
     counts = health.counts(store.cursor())
     assert (counts["spans"], counts["dead_letters"]) == (1, 1)
+
+
+def test_requests_decoded_in_worker_processes_are_answered_and_stored_alike(store):
+    pool = DecodingPool(workers=1)
+    r = InProcess(store, decode=pool.decode)
+    try:
+        _send_with_sdk(r.url, 5)
+        body = _json_request(_span("0000000000000001"), _span("00000000000002", trace_id="not-hex"))
+        replies = [_post(r.url, body, "application/json") for _ in range(2)]   # and a resend
+        bad = _post(r.url, b"\xff\xff\xff not protobuf")[0]
+    finally:
+        r.stop()
+        pool.close()
+    assert [(status, json.loads(reply)["partialSuccess"]["rejectedSpans"]) for status, _, reply in replies] \
+        == [(200, "1"), (200, "1")]
+    assert bad == 400
+    counts = health.counts(store.cursor())
+    assert (counts["spans"], counts["dead_letters"]) == (6, 1)
 
 
 @pytest.mark.parametrize("content_type, body, encoding, status", [

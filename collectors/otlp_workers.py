@@ -1,0 +1,91 @@
+"""OTLP decoding in worker processes: request bytes in, Arrow IPC out.
+
+Decoding is per-span Python work that holds the GIL for about a core at the receiver's target
+rate, and the writer (group commits, the derived catch-up) needs the rest of the process. Worker
+processes give the decoding its own interpreters: the receiver's process only moves bytes —
+the body to a worker, the span and dead-letter tables back as Arrow IPC streams, read without
+copying. What a worker returns is exactly what `decode_traces` returns in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import pyarrow as pa
+
+from collectors.otlp import PROTOBUF, DecodedTraces, decode_traces
+from models.batches import Batch
+
+log = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    """One worker per core, at most four: more only wait for the writer."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class DecodingPool:
+    """`decode(body, content_type)` like `decode_traces`, run in worker processes."""
+
+    def __init__(self, workers: int | None = None, source: str = "otlp"):
+        self._workers = workers or default_workers()
+        self._source = source
+        self._lock = threading.Lock()
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # "spawn": the receiver's process runs DuckDB and server threads, which a fork would copy
+        # in whatever state they are in.
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self._workers):   # start the workers and their imports now, not on a request
+            pool.submit(decode_to_ipc, b"", PROTOBUF, self._source)
+        return pool
+
+    def decode(self, body: bytes, content_type: str) -> DecodedTraces:
+        """Decode in a worker; raises BadRequest as `decode_traces` does. A worker that died
+        (killed, out of memory) is replaced and this request decoded here instead."""
+        pool = self._pool
+        try:
+            shipped = pool.submit(decode_to_ipc, body, content_type, self._source).result()
+        except BrokenProcessPool:
+            log.warning("an OTLP decoding worker died; starting new workers")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = self._start()
+                    pool.shutdown(wait=False, cancel_futures=True)
+            return decode_traces(body, content_type, self._source)
+        return from_ipc(shipped)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def decode_to_ipc(body: bytes, content_type: str, source: str) -> tuple:
+    """In a worker: the decoded request with its tables as Arrow IPC streams."""
+    decoded = decode_traces(body, content_type, source)
+    batch = decoded.batch
+    return (_ipc(batch.span), _ipc(batch.dead_letter), decoded.spans, decoded.rejected, decoded.messages)
+
+
+def from_ipc(shipped: tuple) -> DecodedTraces:
+    span, dead_letter, spans, rejected, messages = shipped
+    return DecodedTraces(batch=Batch(span=_table(span), dead_letter=_table(dead_letter)),
+                         spans=spans, rejected=rejected, messages=messages)
+
+
+def _ipc(table: pa.Table | None) -> pa.Buffer | None:
+    if table is None:
+        return None
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _table(buffer: pa.Buffer | None) -> pa.Table | None:
+    return None if buffer is None else pa.ipc.open_stream(buffer).read_all()
