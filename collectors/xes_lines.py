@@ -1,8 +1,12 @@
 """XES written one element per line (as pm4py, ProM and most exporters write it), read with
-vectorised parsing: each block of whole traces is split into lines and matched with Arrow's
-regular expressions, trace and event membership come from running counts of the <trace> and
-<event> lines, and times are parsed by DuckDB. Python touches single values only for traces
-(their attributes), events with attributes beyond activity, time and resource, and bad events.
+vectorised parsing: in each block of whole traces the lines are found and classified by numpy
+over the bytes (where each line's '<' and quotes are, compared with the layout exporters write),
+keys and values become Arrow strings straight from the block, trace and event membership come
+from running counts of the <trace> and <event> lines, and times are parsed by DuckDB. A block
+laid out otherwise (other spacing, say) is matched line by line with Arrow's regular expressions
+instead. Python touches single values only for traces (their attributes), events with attributes
+beyond activity, time and resource, and bad events. A thread inflates and parses the next block
+while the caller stores the current one.
 
 A file that is not shaped so (nested or list attributes, several elements on a line, entities
 other than the five predefined ones) raises `NotLineShaped` at the first block that shows it,
@@ -23,18 +27,22 @@ import pyarrow.compute as pc
 
 from collectors.log_values import Clock, as_json, typed
 from collectors.mappings import PM4PY_ACTIVITY, PM4PY_RESOURCE, PM4PY_TIMESTAMP
+from collectors.workflow_logs import _prefetch
 from models.batches import TS, Batch, dead_letters
 from models.vocabulary import TIMESTAMP_OUTLIER
 
 BLOCK_BYTES = 16 << 20
 ATTRIBUTE = r'^<(?P<kind>string|date|int|float|boolean|id)\s+key="(?P<key>[^"<]*)"\s+value="(?P<value>[^"<]*)"\s*/>$'
 TAGS = r"</?(trace|event)\b"
+KINDS = ("string", "date", "int", "float", "boolean", "id")
 # Times DuckDB parses exactly as Python's datetime.fromisoformat does; anything else goes to Python.
 ISO = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?"
 ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
-# Keys whose declared type must be text for the vectorised path to read them as the tree reader does.
-TEXT_KINDS = {PM4PY_ACTIVITY: ("string", "id"), PM4PY_RESOURCE: ("string", "id"),
-              PM4PY_TIMESTAMP: ("date", "string")}
+RESERVED = (PM4PY_ACTIVITY, PM4PY_TIMESTAMP, PM4PY_RESOURCE)     # activity, time, actor
+# The kinds (numbers in KINDS) each RESERVED key must be declared with for the vectorised path to
+# read it as the tree reader does.
+TEXT_KINDS = ((KINDS.index("string"), KINDS.index("id")), (KINDS.index("date"), KINDS.index("string")),
+              (KINDS.index("string"), KINDS.index("id")))
 
 
 class NotLineShaped(Exception):
@@ -45,15 +53,17 @@ class NotLineShaped(Exception):
 
 def read(fh, source: str, system: str, case_type: str, activities: dict, clock: Clock,
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
-    """Batches of the XES stream `fh` (binary, decompressed), one per block of whole traces."""
+    """Batches of the XES stream `fh` (binary, decompressed), one per block of whole traces.
+    Times are parsed on the caller's thread: DuckDB stays there (see workflow_logs._prefetch)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     state = {"traces": 0, "events": 0}
+    blocks = (_parsed(block, state, system, case_type, activities, clock)
+              for block in _trace_blocks(fh, state, block_bytes))
     try:
-        for block in _trace_blocks(fh, state, block_bytes):
-            batch = _block(con, block, state, source, system, case_type, activities, clock, zone)
-            if batch is not None:
-                yield batch
+        for parsed in _prefetch(blocks):
+            if parsed is not None:
+                yield _batch(con, parsed, source, clock, zone)
     finally:
         con.close()
     if state["traces"] == 0:
@@ -85,43 +95,37 @@ def _trace_blocks(fh, state: dict, block_bytes: int) -> Iterator[bytes]:
         yield block
 
 
-def _block(con, block: bytes, state: dict, source: str, system: str, case_type: str,
-           activities: dict, clock: Clock, zone: str) -> Batch | None:
+def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: dict, clock: Clock) -> dict | None:
+    """A block's cases (object table) and events, all but their times; None without a trace."""
     fail = NotLineShaped(state["traces"], state["events"])
-    try:
-        text = pa.array([block], pa.binary()).cast(pa.string())
-    except pa.ArrowInvalid:
-        raise fail from None
-    lines = pc.utf8_trim_whitespace(pc.list_flatten(pc.split_pattern(text, "\n")))
-    shape = _shape(lines, fail)
+    shape = _scan(block, fail) or _shape(block, fail)
     if not shape["<trace>"].any():
         return None
     trace_no = state["traces"] + np.cumsum(shape["<trace>"], dtype=np.int64)
     order = state["events"] + np.cumsum(shape["<event>"], dtype=np.int64)
-    attrs, line = shape["attrs"], shape["attr_line"]
-    kind, key, value = attrs.field("kind"), _unescaped(attrs.field("key")), _unescaped(attrs.field("value"))
+    line, kind_no, key, value = shape["attr_line"], shape["kind_no"], shape["key"], shape["value"]
+    if b"&" in block:
+        key, value = _unescaped(key), _unescaped(value)
+    key_no = pc.fill_null(pc.index_in(key, value_set=pa.array(RESERVED, pa.string())), -1).to_numpy()
     in_ev = shape["in_event"][line] == 1
     in_tr = (shape["in_trace"][line] == 1) & ~in_ev
-    ev_attrs = pa.table({"order": order[line][in_ev], "kind": kind.filter(in_ev), "key": key.filter(in_ev),
-                         "value": value.filter(in_ev)})
-    for k, kinds in TEXT_KINDS.items():
-        used = pc.unique(ev_attrs.filter(pc.equal(ev_attrs["key"], k))["kind"]).to_pylist()
-        if any(x not in kinds for x in used):
+    for i, kinds in enumerate(TEXT_KINDS):
+        if not np.isin(kind_no[in_ev & (key_no == i)], kinds).all():
             raise fail
 
     # Traces: their case id and attributes (typed in Python, like the tree reader).
     t_nos = trace_no[shape["<trace>"]]
     case_attrs: dict[int, dict] = {t: {} for t in t_nos.tolist()}
     for t, k, kd, v in zip(trace_no[line][in_tr].tolist(), key.filter(in_tr).to_pylist(),
-                           kind.filter(in_tr).to_pylist(), value.filter(in_tr).to_pylist()):
-        case_attrs[t][k] = typed(v, kd, clock)
+                           kind_no[in_tr].tolist(), value.filter(in_tr).to_pylist()):
+        case_attrs[t][k] = typed(v, KINDS[kd], clock)
     case_ids = [None if (c := a.pop(PM4PY_ACTIVITY, None)) is None else str(c) for a in case_attrs.values()]
     has_case = [c is not None for c in case_ids]
     obj = pa.table({"object_id": pa.array([c for c in case_ids if c is not None], pa.string()),
                     "object_type": pa.repeat(pa.scalar(case_type), sum(has_case)),
                     "source_system": pa.repeat(pa.scalar(system), sum(has_case)),
-                    "attributes": pa.array([as_json(a) for a, ok in zip(case_attrs.values(), has_case) if ok],
-                                           pa.string())})
+                    "attributes": pa.array([as_json(a) if a else "{}" for a, ok in zip(case_attrs.values(), has_case)
+                                            if ok], pa.string())})
 
     # Events: one per <event> line, with its trace and its position there (bad events count too).
     ev_lines = np.flatnonzero(shape["<event>"])
@@ -129,59 +133,180 @@ def _block(con, block: bytes, state: dict, source: str, system: str, case_type: 
     trace_index = np.searchsorted(t_nos, ev_trace)
     position = ev_order - (order[shape["<trace>"]][trace_index])
     base, n = state["events"], len(ev_order)
-    activity, stamp, actor = (_last_value(ev_attrs, k, base, n)
-                              for k in (PM4PY_ACTIVITY, PM4PY_TIMESTAMP, PM4PY_RESOURCE))
-    ts = _times(con, stamp, clock, zone)
+    attr_order = order[line] - base - 1          # the event (in this block) of each attribute
+    activity, stamp, actor = (_last_value(value, attr_order, in_ev & (key_no == i), n) for i in range(3))
     case_of_event = pc.take(pa.array(case_ids, pa.string()), pa.array(trace_index))
-    good = pc.and_(pc.and_(case_of_event.is_valid(), activity.is_valid()), ts.is_valid())
-    letters = _bad_events(good, text, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source)
     ids = pc.binary_join_element_wise(f"{system}:", case_of_event, ":", pc.cast(pa.array(position), pa.string()), "")
     event = pa.table({"event_id": ids, "activity": _renamed(activity, activities) if activities else activity,
-                      "ts": ts, "source_system": pa.repeat(pa.scalar(system), n), "actor": actor,
-                      "attributes": _extra_attributes(ev_attrs, base, n, clock), "flags": _flags(ts, clock),
+                      "source_system": pa.repeat(pa.scalar(system), n), "actor": actor,
+                      "attributes": _extra_attributes(kind_no, key, value, attr_order, in_ev & (key_no < 0), n, clock),
                       "source_order": pa.array(ev_order, pa.int64())})
+    state["traces"] += len(t_nos)
+    state["events"] += n
+    return {"obj": obj, "event": event, "stamp": stamp, "raw_activity": activity, "case_of_event": case_of_event,
+            "block": block, "shape": shape, "ev_lines": ev_lines, "ev_trace": ev_trace}
+
+
+def _batch(con, parsed: dict, source: str, clock: Clock, zone: str) -> Batch:
+    """The batch of a parsed block: its events timed and flagged, those that cannot be stored as
+    dead letters."""
+    event, stamp, case_of_event = parsed["event"], parsed["stamp"], parsed["case_of_event"]
+    ts = _times(con, stamp, clock, zone)
+    good = pc.and_(pc.and_(case_of_event.is_valid(), parsed["raw_activity"].is_valid()), ts.is_valid())
+    letters = _bad_events(good, parsed["block"], parsed["shape"], parsed["ev_lines"], parsed["ev_trace"],
+                          event["source_order"].combine_chunks().to_numpy(), case_of_event, parsed["raw_activity"],
+                          stamp, source)
+    event = event.add_column(2, "ts", ts).add_column(6, "flags", _flags(ts, clock))
     if letters:
         event = event.filter(good)
         case_of_event = case_of_event.filter(good)
     eo = pa.table({"event_id": event["event_id"], "object_id": case_of_event})
-    state["traces"] += len(t_nos)
-    state["events"] += n
-    return Batch(event=event, object=obj, event_object=eo, dead_letter=dead_letters(letters) if letters else None)
+    return Batch(event=event, object=parsed["obj"], event_object=eo,
+                 dead_letter=dead_letters(letters) if letters else None)
 
 
-def _shape(lines: pa.Array, fail: NotLineShaped) -> dict:
+def _shape(block: bytes, fail: NotLineShaped) -> dict:
     """Where the structure lines are, the running depth of trace and event, and the attributes
-    (`attrs`: kind, key, value; `attr_line`: their line); raises `fail` unless the block is whole
-    traces of one element per line."""
+    (`kind_no`: the number in KINDS, `key`, `value`; `attr_line`: their line), by Arrow's regular expressions over every
+    line; raises `fail` unless the block is whole traces of one element per line."""
+    try:
+        text = pa.array([block], pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        raise fail from None
+    lines = pc.utf8_trim_whitespace(pc.list_flatten(pc.split_pattern(text, "\n")))
     out = {tag: pc.equal(lines, tag).to_numpy(zero_copy_only=False)
            for tag in ("<trace>", "</trace>", "<event>", "</event>")}
-    in_trace = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
-    in_event = np.cumsum(out["<event>"], dtype=np.int8) - np.cumsum(out["</event>"], dtype=np.int8)
     rest = np.flatnonzero(~(out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]))
     matched = pc.extract_regex(lines.take(pa.array(rest)), ATTRIBUTE)
     is_attr = matched.is_valid().to_numpy(zero_copy_only=False)
     attrs = matched.filter(is_attr)
     other_line = rest[~is_attr]           # the header, blank lines and what breaks the shape
-    others = lines.take(pa.array(other_line))
+    out.update(kind_no=pc.index_in(attrs.field("kind"), value_set=pa.array(KINDS)).to_numpy(),
+               key=attrs.field("key"), value=attrs.field("value"), attr_line=rest[is_attr])
+    return _checked(out, lines.take(pa.array(other_line)), other_line, fail)
+
+
+def _checked(out: dict, others: pa.Array, other_line: np.ndarray, fail: NotLineShaped) -> dict:
+    """`out` with the running depths of trace and event; raises `fail` unless the structure
+    lines nest as whole traces of events and the `others` lines (trimmed) are blank inside
+    traces, with no trace or event tag nor a comment over several lines."""
+    in_trace = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
+    in_event = np.cumsum(out["<event>"], dtype=np.int8) - np.cumsum(out["</event>"], dtype=np.int8)
     if (in_trace.min(initial=0) < 0 or in_trace.max(initial=0) > 1 or in_event.min(initial=0) < 0
             or in_event.max(initial=0) > 1 or (in_event > in_trace).any() or in_trace[-1] != 0
             or pc.any(pc.not_equal(others.filter(in_trace[other_line] == 1), "")).as_py()
             or pc.any(pc.match_substring_regex(others, TAGS)).as_py()
             or pc.any(pc.and_(pc.match_substring_regex(others, "<!--|-->"),      # comments on one line only
                               pc.invert(pc.match_substring_regex(others, "^<!--.*-->$")))).as_py()
-            or pc.any(pc.match_substring(attrs.field("value"), "&#")).as_py()):
+            or pc.any(pc.match_substring(out["value"], "&#")).as_py()):
         raise fail
-    out.update(in_trace=in_trace, in_event=in_event, attrs=attrs, attr_line=rest[is_attr])
+    out.update(in_trace=in_trace, in_event=in_event)
     return out
 
 
-def _bad_events(good, text, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source) -> list:
+def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
+    """What `_shape` finds, by byte arithmetic over the whole block, for the layout exporters
+    write: indentation, one element, a line end; attributes as `<kind key="k" value="v"/>` (or
+    ` />`). None when a line inside a trace is laid out otherwise (`_shape` then decides)."""
+    n = len(block)
+    a = np.frombuffer(block, np.uint8)
+    # word(p): the 8 bytes from p as one little-endian integer (beyond the block: zeros)
+    word = np.ndarray((n + 9,), "<u8", buffer=block + bytes(16), strides=(1,))
+    nl = np.flatnonzero(a == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.append(nl, n)                  # line i is block[starts[i]:ends[i]], as split("\n")
+    lines = len(starts)
+    # whitespace counted modulo 256: exact for the stretches of under 256 bytes it is asked about
+    ws = np.zeros(n + 1, np.uint8)
+    np.cumsum((a == 32) | (a == 9) | (a == 13) | (a == 10), dtype=np.uint8, out=ws[1:])
+
+    def blank(lo, hi):
+        return ((hi - lo) < 256) & ((ws[hi] - ws[lo]).astype(np.uint8) == ((hi - lo) % 256).astype(np.uint8))
+
+    lt = np.append(np.flatnonzero(a == 60), n)
+    first_lt = np.searchsorted(lt, starts)
+    el = lt[first_lt]                        # each line's first '<' (when it has one)
+    one = (np.diff(first_lt, append=len(lt) - 1) == 1) & blank(starts, el)
+    w0, w1 = word[el], word[el + 8]
+
+    def tagged(prefix: bytes):
+        return _is(w0, prefix[:8]) & (_is(w1, prefix[8:]) if len(prefix) > 8 else True)
+
+    out = {tag: one & tagged(tag.encode()) & blank(np.minimum(el + len(tag), ends), ends)
+           for tag in ("<trace>", "</trace>", "<event>", "</event>")}
+    # attributes: four quotes on the line, at the places the layout puts them
+    q = np.flatnonzero(a == 34)
+    first_q = np.searchsorted(q, starts)
+    code = np.full(lines, -1, np.int8)
+    cand = np.flatnonzero(one & (np.diff(first_q, append=len(q)) == 4))
+    if len(cand):
+        first = first_q[cand]
+        q0, q1, q2, q3 = (q[first + i] for i in range(4))
+        e = el[cand]
+        shaped = ((q2 == q1 + 8) & _is(word[q1], b'" value=')
+                  & ((_is(word[q3], b'"/>') & blank(np.minimum(q3 + 3, ends[cand]), ends[cand]))
+                     | (_is(word[q3], b'" />') & blank(np.minimum(q3 + 4, ends[cand]), ends[cand]))))
+        for i, kind in enumerate(KINDS):
+            prefix = f'<{kind} key="'.encode()
+            hit = shaped & (q0 == e + len(prefix) - 1) & _is(w0[cand], prefix[:8])
+            if len(prefix) > 8:
+                hit &= _is(w1[cand], prefix[8:])
+            code[cand[hit]] = i
+        attr_pos = np.flatnonzero(code[cand] >= 0)
+        k0, k1, v0, v1 = q0[attr_pos] + 1, q1[attr_pos], q2[attr_pos] + 1, q3[attr_pos]
+    else:
+        attr_pos = k0 = k1 = v0 = v1 = np.zeros(0, np.int64)
+    attr_line = cand[attr_pos]
+    structure = out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]
+    other = ~structure & (code < 0) & ~blank(starts, ends)
+    inside = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
+    if (other & (inside != 0)).any():
+        return None
+    try:
+        key, value = _strings(block, word, k0, k1), _strings(block, word, v0, v1)
+        other_line = np.flatnonzero(other)
+        others = pc.utf8_trim_whitespace(pa.array([block[starts[i]:ends[i]].decode() for i in other_line.tolist()],
+                                                  pa.string()))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise fail from None
+    out.update(kind_no=code[attr_line], key=key, value=value, attr_line=attr_line)
+    return _checked(out, others, other_line, fail)
+
+
+def _is(words: np.ndarray, prefix: bytes) -> np.ndarray:
+    """Whether each word's first bytes are `prefix` (at most 8)."""
+    mask = (1 << (8 * len(prefix))) - 1
+    return (words & np.uint64(mask)) == np.uint64(int.from_bytes(prefix, "little"))
+
+
+def _strings(block: bytes, word: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.Array:
+    """The UTF-8 texts block[start:stop] as one Arrow string array (ArrowInvalid if one is not
+    UTF-8): Arrow views into the block (texts of up to 12 bytes inline, the rest by offset), which
+    Arrow's cast then copies out and checks."""
+    length = (stop - start).astype(np.uint64)
+    head, tail = word[start], word[start + 8]
+    first4 = _low(head, np.minimum(length, 4))
+    inline = (_low(head, np.minimum(length, 8)) >> np.uint64(32)) | (_low(tail, np.clip(length, 8, 12) - 8) << np.uint64(32))
+    views = np.empty((len(length), 2), np.uint64)
+    views[:, 0] = length | (first4 << np.uint64(32))
+    views[:, 1] = np.where(length <= 12, inline, start.astype(np.uint64) << np.uint64(32))
+    arr = pa.Array.from_buffers(pa.binary_view(), len(length), [None, pa.py_buffer(views), pa.py_buffer(block)])
+    return arr.cast(pa.string())
+
+
+def _low(words: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+    """The first `nbytes` (0 to 8) bytes of each word, the rest zeroed."""
+    keep = np.uint64(0xFFFFFFFFFFFFFFFF) >> (np.uint64(64) - (nbytes.astype(np.uint64) << np.uint64(3)))
+    return np.where(nbytes > 0, words & keep, np.uint64(0))
+
+
+def _bad_events(good, block, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source) -> list:
     """Dead letters of the events that cannot be stored, each with its lines as written."""
     bad = np.flatnonzero(~good.to_numpy(zero_copy_only=False))
     if not len(bad):
         return []
     close_lines = np.flatnonzero(shape["</event>"])
-    raw_lines = pc.split_pattern(text, "\n")[0].values.to_pylist()
+    raw_lines = block.decode("utf-8", "replace").split("\n")
     letters = []
     for i in bad.tolist():
         t, s = int(ev_trace[i]), stamp[i].as_py()
@@ -211,14 +336,14 @@ def _unescaped(arr: pa.Array) -> pa.Array:
     return arr
 
 
-def _last_value(attrs: pa.Table, key: str, base: int, n: int) -> pa.Array:
-    """Per event (by order), the value of its last attribute `key` (a repeated key: the last wins)."""
-    picked = attrs.filter(pc.equal(attrs["key"], key))
-    if not picked.num_rows:
+def _last_value(values: pa.Array, event: np.ndarray, picked: np.ndarray, n: int) -> pa.Array:
+    """Per event, the value of its last picked attribute (a repeated key: the last wins)."""
+    rows = np.flatnonzero(picked)
+    if not len(rows):
         return pa.nulls(n, pa.string())
     index = np.full(n, -1, dtype=np.int64)
-    index[picked["order"].to_numpy() - base - 1] = np.arange(picked.num_rows)   # later rows overwrite
-    return pc.take(picked["value"].combine_chunks(), pa.array(index, pa.int64(), mask=index < 0))
+    index[event[rows]] = rows             # later rows overwrite
+    return values.take(pa.array(index, pa.int64(), mask=index < 0))
 
 
 def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
@@ -244,19 +369,21 @@ def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
     return pc.take(ts, pc.index_in(stamp, value_set=distinct))
 
 
-def _extra_attributes(attrs: pa.Table, base: int, n: int, clock: Clock) -> pa.Array:
-    """Each event's attributes beyond activity, time and resource, typed, as canonical JSON."""
-    reserved = pa.array([PM4PY_ACTIVITY, PM4PY_TIMESTAMP, PM4PY_RESOURCE])
-    extra = attrs.filter(pc.invert(pc.is_in(attrs["key"], reserved)))
+def _extra_attributes(kind_no: np.ndarray, key: pa.Array, value: pa.Array, event: np.ndarray,
+                      picked: np.ndarray, n: int, clock: Clock) -> pa.Array:
+    """Each event's picked attributes (those beyond activity, time and resource), typed, as
+    canonical JSON."""
     out = ["{}"] * n
-    if not extra.num_rows:
+    rows = np.flatnonzero(picked)
+    if not len(rows):
         return pa.array(out, pa.string())
     values: dict[int, dict] = {}
-    for o, kd, k, v in zip(extra["order"].to_pylist(), extra["kind"].to_pylist(), extra["key"].to_pylist(),
-                           extra["value"].to_pylist()):
-        values.setdefault(o, {})[k] = typed(v, kd, clock)
-    for o, d in values.items():
-        out[o - base - 1] = as_json(d)
+    take = pa.array(rows)
+    for e, kd, k, v in zip(event[rows].tolist(), kind_no[rows].tolist(), key.take(take).to_pylist(),
+                           value.take(take).to_pylist()):
+        values.setdefault(e, {})[k] = typed(v, KINDS[kd], clock)
+    for e, d in values.items():
+        out[e] = as_json(d)
     return pa.array(out, pa.string())
 
 
