@@ -7,7 +7,9 @@ and XES against pm4py's readers, measured in the same run.
    alone and end to end (file -> committed store with its derived tables, `store.ingest` into a
    fresh file store).
 2. Imports the BPI Challenge 2019 sample (default: the shared real-data folder beside the
-   repository) end to end and reader alone, against `pm4py.read_xes` on the same file with
+   repository) into a fresh store: file -> events committed (what compares with pm4py, whose
+   readers give a DataFrame of the events), then the derived tables' catch-up timed apart, and
+   end to end in one load; and reader alone. Against `pm4py.read_xes` on the same file with
    pm4py's default reader (lxml iterparse) and with its Rust reader r4pm. r4pm (and polars,
    which it needs) are no dependency of the project: they are installed ad hoc for that one run
    (`uv run --with r4pm --with polars`); where that fails the output says so and the run goes on.
@@ -145,11 +147,27 @@ def run(what: str, data: str, mapping: str | None, db: str) -> dict:
                 return sum(b.event.num_rows for b in reader(data, m) if b.event is not None)
             store = open_store(db)
             try:
+                if what == "records":    # the events committed; the derived tables after, timed apart
+                    with store.load(data, "benchmark", derive=False) as load:
+                        for batch in reader(data, m):
+                            load.write(batch)
+                    after["records"] = _figures(start, cpu, load.result.accepted)
+                    store.catch_up()
+                    return load.result.accepted
                 return store.ingest(reader(data, m), source=data, kind="benchmark").accepted
             finally:
                 store.close()
+    after: dict = {}
     start, cpu = time.perf_counter(), time.process_time()
     events = work()
+    if "records" in after:
+        done = time.perf_counter()
+        return {**after["records"], "catch_up_seconds": done - start - after["records"]["seconds"],
+                "end_to_end_seconds": done - start}
+    return _figures(start, cpu, events)
+
+
+def _figures(start: float, cpu: float, events: int) -> dict:
     return {"events": events, "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -232,8 +250,10 @@ def xes(path: Path, folder: Path, with_r4pm: bool) -> None:
         return
     print(f"\nXES {path.name}")
     print(HEADER)
-    ours = measure("ingest", path, None, folder / "xes.duckdb")
-    print(line("ours: file -> store", ours))
+    ours = measure("records", path, None, folder / "xes-records.duckdb")
+    print(line("ours: file -> events stored", ours) + f"   then derived tables {ours['catch_up_seconds']:.2f} s "
+          f"(together {ours['end_to_end_seconds']:.2f} s)")
+    print(line("ours: file -> store, derived", measure("ingest", path, None, folder / "xes.duckdb")))
     print(line("ours: reader alone", measure("read", path, None, folder / "unused.duckdb")))
     default = measure("pm4py default", path, None, folder / "unused.duckdb")
     print(line("pm4py.read_xes default", default))
@@ -242,7 +262,10 @@ def xes(path: Path, folder: Path, with_r4pm: bool) -> None:
         print(line("pm4py.read_xes r4pm", r4pm))
     else:
         print(f"{'pm4py.read_xes r4pm':<30} {r4pm}")
-    print(f"\nours (read + store) vs pm4py default: {default['seconds'] / ours['seconds']:.1f}x as fast "
+    print("\nours (read + store) below: file -> events committed in the store (what r4pm gives is a "
+          "DataFrame of the events); the derived tables (case ordering, KPIs, …) catch up after it, "
+          "timed apart above")
+    print(f"ours (read + store) vs pm4py default: {default['seconds'] / ours['seconds']:.1f}x as fast "
           f"(wall), {default['cpu'] / ours['cpu']:.1f}x (CPU); peak memory "
           f"{ours['peak_mb'] / default['peak_mb']:.2f}x")
     fastest = min([default] + ([r4pm] if isinstance(r4pm, dict) else []), key=lambda r: r["seconds"])
