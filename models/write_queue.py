@@ -8,8 +8,9 @@ the queue is full, `submit` refuses at once with `Saturated` (the receiver turns
 Retry-After) instead of queueing without bound.
 
 The derived tables (sync_hop, case_event, …) are not refreshed in those commits: a second thread
-catches them up right behind (`Store.catch_up`, at most once a second), one refresh over every
-group committed since the last, so their cost no longer grows with the number of commits. It also finishes, on start, what
+catches them up right behind (`Store.catch_up`, at most once a second, and paced so that it takes
+at most a third of a core), one refresh over every group committed since the last, so their cost
+no longer grows with the number of commits. It also finishes, on start, what
 a crash left underived, and on `close` it catches up before returning.
 """
 
@@ -45,11 +46,11 @@ class _Submission:
 
 class WriteQueue:
     def __init__(self, store: Store, *, source: str, kind: str, max_pending: int = 256,
-                 max_group_rows: int = 200_000, linger_s: float = 0.005, derive_every_s: float = 1.0):
+                 max_group_rows: int = 200_000, linger_s: float = 0.005, commit_every_s: float = 0.1, derive_every_s: float = 1.0):
         self._store = store
         self._source, self._kind = source, kind
         self._max_group_rows, self._linger_s = max_group_rows, linger_s
-        self._derive_every_s = derive_every_s
+        self._commit_every_s, self._derive_every_s = commit_every_s, derive_every_s
         self._queue: queue.Queue[_Submission | None] = queue.Queue(maxsize=max_pending)
         self._committed = threading.Event()     # set after each commit: derive what it brought
         self._closing = False
@@ -80,14 +81,18 @@ class WriteQueue:
         self._deriver.join()
 
     def _run(self) -> None:
+        began = 0.0
         while True:
             first = self._queue.get()
             if first is None:
                 return
             group, rows = [first], first.rows
-            # Linger briefly for more while the group is small: a few ms of latency buys one
-            # commit for many requests under load, and costs nothing when the queue is idle.
-            deadline = time.monotonic() + self._linger_s
+            # Linger for more while the group is small: a few ms after the first request, and under
+            # load until commit_every_s after the previous commit began. Every commit has a fixed
+            # cost (tens of ms: the duplicate search, the load record, the log sync) that would
+            # otherwise take the CPU decoding needs, so fewer, larger groups carry more spans a
+            # second; when the queue is idle this costs the few ms only.
+            deadline = max(time.monotonic() + self._linger_s, began + self._commit_every_s)
             while rows < self._max_group_rows:
                 try:
                     nxt = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) \
@@ -99,6 +104,7 @@ class WriteQueue:
                     break
                 group.append(nxt)
                 rows += nxt.rows
+            began = time.monotonic()
             self._commit(group)
 
     def _commit(self, group: list[_Submission]) -> None:
@@ -114,12 +120,14 @@ class WriteQueue:
             sub.future.set_result(result)
 
     def _derive(self) -> None:
-        started = 0.0
+        next_at = 0.0
         while True:
             self._committed.wait()
-            # At most one catch-up per derive_every_s: under a stream of commits each refresh
-            # then covers many of them, and a refresh's cost is largely per call, not per span.
-            rest = started + self._derive_every_s - time.monotonic()
+            # Pace the catch-ups: one per derive_every_s at most, and idle twice as long as the
+            # last one took. Under a stream of commits each refresh then covers many of them (a
+            # refresh costs much per call, not only per span), and refreshing takes at most a
+            # third of a core from the commits, which are what clients wait for.
+            rest = next_at - time.monotonic()
             if rest > 0 and not self._closing:
                 self._closed.wait(rest)
             self._committed.clear()
@@ -131,5 +139,7 @@ class WriteQueue:
                 log.exception("could not bring the derived tables up to date")
                 time.sleep(1)
                 self._committed.set()
+            took = time.monotonic() - started
+            next_at = started + max(self._derive_every_s, 3 * took)
             if closing:
                 return
