@@ -4,13 +4,19 @@
 
 Figures, not pass/fail. The requests are encoded once with the OpenTelemetry SDK's own encoder
 (`encode_spans` on SDK spans, as its exporter sends them) and replayed with fresh trace, span and
-business-event ids by client threads over keep-alive connections (the SDK exporter itself
-manages ~3,500 spans/s per core, see DESIGN.md, so it cannot load a receiver). Everything runs
-on loopback against a temporary store; every loop is bounded by the span count and by --seconds.
-After the last reply the server is stopped cleanly (which lets the derived tables catch up) and
-the store is read: spans stored against those acknowledged, and how long after the last reply
-the derived tables (sync_hop) had caught up. Also prints decode-only figures (protobuf and
-OTLP/JSON, in this process).
+business-event ids, at times moving on by 10 ms per request, by client threads over keep-alive
+connections (the SDK exporter itself manages ~3,500 spans/s per core, see DESIGN.md, so it
+cannot load a receiver; 30,000 spans/s is some nine exporters, so try --clients 16 as well).
+Everything runs on loopback against a temporary store; every loop is bounded by the span count
+and by --seconds. After the last reply the server is stopped cleanly (which lets the derived
+tables catch up) and the store is read: spans stored against those acknowledged, and how long
+after the last reply the derived tables (sync_hop) had caught up. Also prints decode-only
+figures (protobuf and OTLP/JSON, in this process).
+
+The server's CPU time (its process and its decoding workers, from the start of sending to its
+exit, so the final catch-up and checkpoint count) per span stored says what the receiver costs
+whatever else the machine runs; spans/s on a shared machine depends on the share it gets, so
+the load average at the start and end is printed beside it.
 """
 
 from __future__ import annotations

@@ -42,8 +42,9 @@ class DecodingPool:
         # "spawn": the receiver's process runs DuckDB and server threads, which a fork would copy
         # in whatever state they are in.
         pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(self._workers):   # start the workers and their imports now, not on a request
-            pool.submit(decode_to_ipc, b"", PROTOBUF, self._source)
+        # Start the workers and their imports now (a second or two), not on the first requests.
+        for started in [pool.submit(decode_to_ipc, b"", PROTOBUF, self._source) for _ in range(self._workers)]:
+            started.result()
         return pool
 
     def decode(self, body: bytes, content_type: str) -> DecodedTraces:
