@@ -32,6 +32,10 @@ from models.batches import TS, Batch, dead_letters
 from models.vocabulary import TIMESTAMP_OUTLIER
 
 BLOCK_BYTES = 16 << 20
+# Blocks are parsed this big at most and grouped into batches of about the asked size: parsing
+# small blocks reuses the same memory (page faults cost a large share of the time otherwise).
+PARSE_BYTES = 4 << 20
+FIRST_BATCH_PART = 8      # the first batch is this part of the others, so the store starts soon
 ATTRIBUTE = r'^<(?P<kind>string|date|int|float|boolean|id)\s+key="(?P<key>[^"<]*)"\s+value="(?P<value>[^"<]*)"\s*/>$'
 TAGS = r"</?(trace|event)\b"
 KINDS = ("string", "date", "int", "float", "boolean", "id")
@@ -58,16 +62,37 @@ def read(fh, source: str, system: str, case_type: str, activities: dict, clock: 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     state = {"traces": 0, "events": 0}
-    blocks = (_parsed(block, state, system, case_type, activities, clock)
-              for block in _trace_blocks(fh, state, block_bytes))
+    parts = (_parsed(block, state, system, case_type, activities, clock)
+             for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES)))
     try:
-        for parsed in _prefetch(blocks):
-            if parsed is not None:
-                yield _batch(con, parsed, source, clock, zone)
+        for group in _prefetch(_grouped(parts, block_bytes)):
+            yield _batch(con, group, source, clock, zone)
     finally:
         con.close()
     if state["traces"] == 0:
         raise NotLineShaped(0, 0)      # no trace found: the tree reader says what is wrong
+
+
+def _grouped(parts: Iterator[dict | None], group_bytes: int) -> Iterator[list[dict]]:
+    """The parsed blocks in lists of about `group_bytes` (the first: a FIRST_BATCH_PART of it);
+    those parsed before a block that is not line-shaped come out before its NotLineShaped."""
+    group: list[dict] = []
+    size, target = 0, max(1, group_bytes // FIRST_BATCH_PART)
+    try:
+        for part in parts:
+            if part is None:
+                continue
+            group.append(part)
+            size += len(part["block"])
+            if size >= target:
+                yield group
+                group, size, target = [], 0, group_bytes
+    except NotLineShaped:
+        if group:
+            yield group
+        raise
+    if group:
+        yield group
 
 
 def _trace_blocks(fh, state: dict, block_bytes: int) -> Iterator[bytes]:
@@ -147,22 +172,28 @@ def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: 
             "block": block, "shape": shape, "ev_lines": ev_lines, "ev_trace": ev_trace}
 
 
-def _batch(con, parsed: dict, source: str, clock: Clock, zone: str) -> Batch:
-    """The batch of a parsed block: its events timed and flagged, those that cannot be stored as
-    dead letters."""
-    event, stamp, case_of_event = parsed["event"], parsed["stamp"], parsed["case_of_event"]
-    ts = _times(con, stamp, clock, zone)
-    good = pc.and_(pc.and_(case_of_event.is_valid(), parsed["raw_activity"].is_valid()), ts.is_valid())
-    letters = _bad_events(good, parsed["block"], parsed["shape"], parsed["ev_lines"], parsed["ev_trace"],
-                          event["source_order"].combine_chunks().to_numpy(), case_of_event, parsed["raw_activity"],
-                          stamp, source)
-    event = event.add_column(2, "ts", ts).add_column(6, "flags", _flags(ts, clock))
-    if letters:
-        event = event.filter(good)
-        case_of_event = case_of_event.filter(good)
-    eo = pa.table({"event_id": event["event_id"], "object_id": case_of_event})
-    return Batch(event=event, object=parsed["obj"], event_object=eo,
-                 dead_letter=dead_letters(letters) if letters else None)
+def _batch(con, parts: list[dict], source: str, clock: Clock, zone: str) -> Batch:
+    """The batch of parsed blocks: their events timed (in one query) and flagged, those that
+    cannot be stored as dead letters."""
+    stamps = [p["stamp"] for p in parts]
+    times = _times(con, pa.concat_arrays(stamps), clock, zone)
+    events, links, letters, start = [], [], [], 0
+    for part, stamp in zip(parts, stamps):
+        event, case_of_event, activity = part["event"], part["case_of_event"], part["raw_activity"]
+        ts = times.slice(start, len(stamp))
+        start += len(stamp)
+        good = pc.and_(pc.and_(case_of_event.is_valid(), activity.is_valid()), ts.is_valid())
+        bad = _bad_events(good, part["block"], part["shape"], part["ev_lines"], part["ev_trace"],
+                          event["source_order"].combine_chunks().to_numpy(), case_of_event, activity, stamp, source)
+        event = event.add_column(2, "ts", ts).add_column(6, "flags", _flags(ts, clock))
+        if bad:
+            event = event.filter(good)
+            case_of_event = case_of_event.filter(good)
+        events.append(event)
+        links.append(pa.table({"event_id": event["event_id"], "object_id": case_of_event}))
+        letters += bad
+    return Batch(event=pa.concat_tables(events), object=pa.concat_tables([p["obj"] for p in parts]),
+                 event_object=pa.concat_tables(links), dead_letter=dead_letters(letters) if letters else None)
 
 
 def _shape(block: bytes, fail: NotLineShaped) -> dict:
@@ -216,61 +247,67 @@ def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
     starts = np.concatenate(([0], nl + 1))
     ends = np.append(nl, n)                  # line i is block[starts[i]:ends[i]], as split("\n")
     lines = len(starts)
-    # whitespace counted modulo 256: exact for the stretches of under 256 bytes it is asked about
-    ws = np.zeros(n + 1, np.uint8)
-    np.cumsum((a == 32) | (a == 9) | (a == 13) | (a == 10), dtype=np.uint8, out=ws[1:])
-
-    def blank(lo, hi):
-        return ((hi - lo) < 256) & ((ws[hi] - ws[lo]).astype(np.uint8) == ((hi - lo) % 256).astype(np.uint8))
-
     lt = np.append(np.flatnonzero(a == 60), n)
     first_lt = np.searchsorted(lt, starts)
-    el = lt[first_lt]                        # each line's first '<' (when it has one)
-    one = (np.diff(first_lt, append=len(lt) - 1) == 1) & blank(starts, el)
+    el = np.minimum(lt[first_lt], ends)      # each line's first '<' (its end if it has none)
+    lt_count = np.diff(first_lt, append=len(lt) - 1)
+    one = lt_count == 1
     w0, w1 = word[el], word[el + 8]
-
-    def tagged(prefix: bytes):
-        return _is(w0, prefix[:8]) & (_is(w1, prefix[8:]) if len(prefix) > 8 else True)
-
-    out = {tag: one & tagged(tag.encode()) & blank(np.minimum(el + len(tag), ends), ends)
-           for tag in ("<trace>", "</trace>", "<event>", "</event>")}
+    stop = np.full(lines, -1, np.int64)      # where the element of a line read here ends
+    out = {}
+    for tag in ("<trace>", "</trace>", "<event>", "</event>"):
+        out[tag] = one & _is(w0, tag.encode())
+        stop[out[tag]] = el[out[tag]] + len(tag)
     # attributes: four quotes on the line, at the places the layout puts them
     q = np.flatnonzero(a == 34)
     first_q = np.searchsorted(q, starts)
     code = np.full(lines, -1, np.int8)
-    cand = np.flatnonzero(one & (np.diff(first_q, append=len(q)) == 4))
-    if len(cand):
-        first = first_q[cand]
-        q0, q1, q2, q3 = (q[first + i] for i in range(4))
-        e = el[cand]
-        shaped = ((q2 == q1 + 8) & _is(word[q1], b'" value=')
-                  & ((_is(word[q3], b'"/>') & blank(np.minimum(q3 + 3, ends[cand]), ends[cand]))
-                     | (_is(word[q3], b'" />') & blank(np.minimum(q3 + 4, ends[cand]), ends[cand]))))
-        for i, kind in enumerate(KINDS):
-            prefix = f'<{kind} key="'.encode()
-            hit = shaped & (q0 == e + len(prefix) - 1) & _is(w0[cand], prefix[:8])
-            if len(prefix) > 8:
-                hit &= _is(w1[cand], prefix[8:])
-            code[cand[hit]] = i
-        attr_pos = np.flatnonzero(code[cand] >= 0)
-        k0, k1, v0, v1 = q0[attr_pos] + 1, q1[attr_pos], q2[attr_pos] + 1, q3[attr_pos]
-    else:
-        attr_pos = k0 = k1 = v0 = v1 = np.zeros(0, np.int64)
-    attr_line = cand[attr_pos]
-    structure = out["<trace>"] | out["</trace>"] | out["<event>"] | out["</event>"]
-    other = ~structure & (code < 0) & ~blank(starts, ends)
+    cand = np.flatnonzero(one & (np.diff(first_q, append=len(q)) == 4) & (stop < 0))
+    first = first_q[cand]
+    q0, q1, q2, q3 = (q[first + i] for i in range(4))
+    e, closing = el[cand], word[q3]
+    spaced = _is(closing, b'" />')
+    shaped = (q2 == q1 + 8) & _is(word[q1], b'" value=') & (_is(closing, b'"/>') | spaced)
+    for i, kind in enumerate(KINDS):
+        prefix = f'<{kind} key="'.encode()
+        hit = shaped & (q0 == e + len(prefix) - 1) & _is(w0[cand], prefix[:8])
+        if len(prefix) > 8:
+            hit &= _is(w1[cand], prefix[8:])
+        code[cand[hit]] = i
+    found = code[cand] >= 0
+    attr_line, spaced = cand[found], spaced[found]
+    k0, k1, v0, v1 = q0[found] + 1, q1[found], q2[found] + 1, q3[found]
+    stop[attr_line] = v1 + 3 + spaced
+    other = (stop < 0) & (lt_count > 0)
     inside = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
     if (other & (inside != 0)).any():
         return None
     try:
         key, value = _strings(block, word, k0, k1), _strings(block, word, v0, v1)
         other_line = np.flatnonzero(other)
-        others = pc.utf8_trim_whitespace(pa.array([block[starts[i]:ends[i]].decode() for i in other_line.tolist()],
-                                                  pa.string()))
+        other_text = [block[starts[i]:ends[i]] for i in other_line.tolist()]
+        others = pc.utf8_trim_whitespace(pa.array([t.decode() for t in other_text], pa.string()))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise fail from None
+    # Every byte outside the elements read here must be whitespace (indentation, line ends, lines
+    # without '<'): so the block's whitespace is exactly what those bytes, the layout's spaces
+    # inside attributes, the keys and values and the other lines hold. Else `_shape` decides.
+    read = stop >= 0
+    expected = (len(nl) + int((el - starts)[read].sum()) + int((ends - stop)[read].sum())
+                + int((ends - starts)[lt_count == 0].sum()) + 2 * len(attr_line) + int(spaced.sum())
+                + _spaces(key) + _spaces(value) + sum(np.count_nonzero(np.frombuffer(t, np.uint8) <= 32)
+                                                      for t in other_text))
+    if expected != np.count_nonzero(a <= 32):
+        return None
     out.update(kind_no=code[attr_line], key=key, value=value, attr_line=attr_line)
     return _checked(out, others, other_line, fail)
+
+
+def _spaces(texts: pa.Array) -> int:
+    """How many bytes of whitespace (or other bytes up to 32) the texts hold."""
+    offsets = np.frombuffer(texts.buffers()[1], np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(texts.buffers()[2], np.uint8) if len(texts) else np.zeros(0, np.uint8)
+    return int(np.count_nonzero(data[offsets[0]:offsets[-1]] <= 32))
 
 
 def _is(words: np.ndarray, prefix: bytes) -> np.ndarray:
