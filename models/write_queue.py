@@ -10,8 +10,8 @@ Retry-After) instead of queueing without bound.
 The derived tables (sync_hop, case_event, …) are not refreshed in those commits: a second thread
 catches them up right behind (`Store.catch_up`, at most once a second, and paced so that it takes
 at most a third of a core), one refresh over every group committed since the last, so their cost
-no longer grows with the number of commits. It also finishes, on start, what
-a crash left underived, and on `close` it catches up before returning.
+no longer grows with the number of commits. It also finishes, on start, what a crash left
+underived, and on `close` it catches up before returning.
 """
 
 from __future__ import annotations
@@ -46,15 +46,15 @@ class _Submission:
 
 class WriteQueue:
     def __init__(self, store: Store, *, source: str, kind: str, max_pending: int = 256,
-                 max_group_rows: int = 200_000, linger_s: float = 0.005, commit_every_s: float = 0.1, derive_every_s: float = 1.0):
+                 max_group_rows: int = 200_000, linger_s: float = 0.005,
+                 derive_every_s: float = 1.0):
         self._store = store
         self._source, self._kind = source, kind
         self._max_group_rows, self._linger_s = max_group_rows, linger_s
-        self._commit_every_s, self._derive_every_s = commit_every_s, derive_every_s
+        self._derive_every_s = derive_every_s
         self._queue: queue.Queue[_Submission | None] = queue.Queue(maxsize=max_pending)
         self._committed = threading.Event()     # set after each commit: derive what it brought
-        self._closing = False
-        self._closed = threading.Event()        # set by close: stop lingering between catch-ups
+        self._closed = threading.Event()        # set by close: derive what is left, then stop
         self._deriver = threading.Thread(target=self._derive, name=f"derive-{kind}", daemon=True)
         self._thread = threading.Thread(target=self._run, name=f"write-queue-{kind}", daemon=True)
         self._committed.set()                   # first, whatever an earlier run left underived
@@ -75,24 +75,19 @@ class WriteQueue:
         """Commit what is queued, derive it, and stop."""
         self._queue.put(None)
         self._thread.join()
-        self._closing = True
         self._closed.set()
         self._committed.set()
         self._deriver.join()
 
     def _run(self) -> None:
-        began = 0.0
         while True:
             first = self._queue.get()
             if first is None:
                 return
             group, rows = [first], first.rows
-            # Linger for more while the group is small: a few ms after the first request, and under
-            # load until commit_every_s after the previous commit began. Every commit has a fixed
-            # cost (tens of ms: the duplicate search, the load record, the log sync) that would
-            # otherwise take the CPU decoding needs, so fewer, larger groups carry more spans a
-            # second; when the queue is idle this costs the few ms only.
-            deadline = max(time.monotonic() + self._linger_s, began + self._commit_every_s)
+            # Linger briefly for more while the group is small: a few ms of latency buys one
+            # commit for many requests under load, and costs nothing when the queue is idle.
+            deadline = time.monotonic() + self._linger_s
             while rows < self._max_group_rows:
                 try:
                     nxt = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) \
@@ -104,7 +99,6 @@ class WriteQueue:
                     break
                 group.append(nxt)
                 rows += nxt.rows
-            began = time.monotonic()
             self._commit(group)
 
     def _commit(self, group: list[_Submission]) -> None:
@@ -128,10 +122,10 @@ class WriteQueue:
             # refresh costs much per call, not only per span), and refreshing takes at most a
             # third of a core from the commits, which are what clients wait for.
             rest = next_at - time.monotonic()
-            if rest > 0 and not self._closing:
+            if rest > 0:
                 self._closed.wait(rest)
             self._committed.clear()
-            closing = self._closing
+            closing = self._closed.is_set()
             started = time.monotonic()
             try:
                 self._store.catch_up()
