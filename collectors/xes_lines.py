@@ -57,8 +57,9 @@ class NotLineShaped(Exception):
 
 def read(fh, source: str, system: str, case_type: str, activities: dict, clock: Clock,
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
-    """Batches of the XES stream `fh` (binary, decompressed), one per block of whole traces.
-    Times are parsed on the caller's thread: DuckDB stays there (see workflow_logs._prefetch)."""
+    """Batches of the XES stream `fh` (binary, decompressed) of whole traces, each of about
+    `block_bytes` of XES (the first smaller). A thread inflates and parses the blocks ahead;
+    times are parsed on the caller's thread: DuckDB stays there (see workflow_logs._prefetch)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     state = {"traces": 0, "events": 0}
