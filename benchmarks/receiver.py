@@ -327,7 +327,7 @@ def main() -> None:
         ("requests", f"{len(latencies)} sent", f"statuses {statuses}, 503 retries {retries}"),
         ("receiver", f"{acked / wall:,.0f} spans/s", f"{acked:,} spans acknowledged in {wall:.1f} s"),
         ("server CPU", f"{cpu / max(stored, 1) * 1e6:.1f} µs/span", f"{cpu:.1f} s for the run, shutdown and "
-         f"catch-up; {2e6 * max(stored, 1) / max(cpu * 1e6, 1):,.0f} spans/s if it had 2 cores to itself"),
+         f"catch-up; ceiling {2e6 * max(stored, 1) / max(cpu * 1e6, 1):,.0f} spans/s on 2 cores it kept busy alone"),
         ("latency", f"p50 {percentile(latencies, .5) * 1000:.0f} ms", f"p99 {percentile(latencies, .99) * 1000:.0f} ms"),
         ("server RSS", f"peak {peak / 1024:.0f} MiB", f"idle {idle_rss / 1024:.0f} MiB"),
         ("stored", f"{stored:,} of {acked:,} acknowledged", f"lost {acked - stored:,}"),
