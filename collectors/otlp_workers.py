@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,7 +43,8 @@ class DecodingPool:
     def _start(self) -> ProcessPoolExecutor:
         # "spawn": the receiver's process runs DuckDB and server threads, which a fork would copy
         # in whatever state they are in.
-        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent)
         # Start the workers and their imports now (a second or two), not on the first requests.
         for started in [pool.submit(decode_to_ipc, b"", PROTOBUF, self._source) for _ in range(self._workers)]:
             started.result()
@@ -64,6 +67,21 @@ class DecodingPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def exit_with_parent() -> None:
+    """In a worker: end when the receiver's process ends, even killed (a clean stop shuts the
+    workers down; a killed one would otherwise leave them waiting for work forever). Ctrl+C
+    reaches the whole process group: the receiver stops its workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    if parent is not None:
+        threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def decode_to_ipc(body: bytes, content_type: str, source: str) -> tuple:
