@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -194,6 +195,7 @@ def test_spans_acknowledged_before_a_crash_are_not_lost(tmp_path):
     server = Server(tmp_path, "receive")
     try:
         _send_with_sdk(server.otlp_url, 40)
+        workers = _child_processes(server.process.pid)   # the decoding workers
     finally:
         server.process.kill()      # no shutdown: as if the machine lost power after the 200s
         server.process.wait()
@@ -202,6 +204,17 @@ def test_spans_acknowledged_before_a_crash_are_not_lost(tmp_path):
         assert health.counts(store.cursor())["spans"] == 40
     finally:
         store.close()
+    for _ in range(100):   # and the workers do not outlive it
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def _child_processes(pid: int) -> list[int]:
+    """Linux: the processes `pid` started (none found elsewhere)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for t in (tasks.iterdir() if tasks.exists() else ()) for c in (t / "children").read_text().split()]
 
 
 def _p2p_span(span_id: str, parent: str | None, kind: int, start_s: float, end_s: float, **attrs) -> dict:
