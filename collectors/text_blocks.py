@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import queue
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -79,3 +81,46 @@ def sniff_delimiter(sample: str) -> str:
         counts = {d: header.count(d) for d in DELIMITERS}
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
+
+
+def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """`items`, with the next ones read and decoded by a thread while the caller maps the current
+    one (file reads and UTF-8 decoding release the GIL). DuckDB stays on the caller's thread:
+    translating in this thread while the store wrote on the caller's once hung both. At most
+    `depth` items wait, so memory stays bounded by the batch size; errors arrive in order."""
+    done = object()
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put((done, None))
+        except BaseException as exc:      # handed to the consumer, raised there
+            box.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="block-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)

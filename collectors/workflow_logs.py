@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import queue
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -23,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from collectors.errors import UnreadableSource
 from collectors.mappings import Mapping, is_pm4py_log, pm4py_mapping
-from collectors.text_blocks import SNIFF_CHARS, encoding_of, line_blocks, sniff_delimiter
+from collectors.text_blocks import SNIFF_CHARS, encoding_of, line_blocks, read_ahead, sniff_delimiter
 from collectors.translate import CSV, JSONL, Translator
 from models.batches import Batch, dead_letters
 
@@ -51,7 +49,7 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     translator = Translator(mapping, CSV, header)
     try:
         chunks = [(2, text[header_end:])]
-        for line, block in _prefetch(_chain(chunks, blocks)):
+        for line, block in read_ahead(_chain(chunks, blocks)):
             if block:
                 yield _csv_batch(translator, source, header, delimiter, line, block, context)
     finally:
@@ -64,7 +62,7 @@ def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS)
     encoding = encoding_of(path, mapping.encoding)
     translator = Translator(mapping, JSONL)
     try:
-        for first_line, block in _prefetch(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
+        for first_line, block in read_ahead(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
             yield _jsonl_batch(translator, source, _jsonl_lines(first_line, block))
     finally:
         translator.close()
@@ -212,49 +210,6 @@ def _block_bytes(path: str | Path, encoding: str, batch_rows: int) -> int:
         sample = f.read(SNIFF_CHARS)
     lines = max(sample.count(b"\n"), 1)
     return max(4096, int(len(sample) / lines * batch_rows))
-
-
-def _prefetch(items: Iterator, depth: int = 1) -> Iterator:
-    """`items`, with the next ones read and decoded by a thread while the caller maps the current
-    one (file reads and UTF-8 decoding release the GIL). DuckDB stays on the caller's thread:
-    translating in this thread while the store wrote on the caller's once hung both. At most
-    `depth` items wait, so memory stays bounded by the batch size; errors arrive in order."""
-    done = object()
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        box.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put((done, None))
-        except BaseException as exc:      # handed to the consumer, raised there
-            box.put((done, exc))
-
-    worker = threading.Thread(target=produce, name="block-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = box.get()
-            if item is done:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                box.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from collectors.log_values import Clock, as_json, typed
 from collectors.mappings import PM4PY_ACTIVITY, PM4PY_RESOURCE, PM4PY_TIMESTAMP
-from collectors.workflow_logs import _prefetch
+from collectors.text_blocks import read_ahead
 from models.batches import TS, Batch, dead_letters
 from models.vocabulary import TIMESTAMP_OUTLIER
 
@@ -59,14 +59,14 @@ def read(fh, source: str, system: str, case_type: str, activities: dict, clock: 
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
     """Batches of the XES stream `fh` (binary, decompressed) of whole traces, each of about
     `block_bytes` of XES (the first smaller). A thread inflates and parses the blocks ahead;
-    times are parsed on the caller's thread: DuckDB stays there (see workflow_logs._prefetch)."""
+    times are parsed on the caller's thread: DuckDB stays there (see text_blocks.read_ahead)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     state = {"traces": 0, "events": 0}
     parts = (_parsed(block, state, system, case_type, activities, clock)
              for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES)))
     try:
-        for group in _prefetch(_grouped(parts, block_bytes)):
+        for group in read_ahead(_grouped(parts, block_bytes)):
             yield _batch(con, group, source, clock, zone)
     finally:
         con.close()
