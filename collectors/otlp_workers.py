@@ -14,9 +14,12 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
+import types
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -43,10 +46,13 @@ class DecodingPool:
     def _start(self) -> ProcessPoolExecutor:
         # "spawn": the receiver's process runs DuckDB and server threads, which a fork would copy
         # in whatever state they are in.
-        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=exit_with_parent)
-        # Start the workers and their imports now (a second or two), not on the first requests.
-        for started in [pool.submit(decode_to_ipc, b"", PROTOBUF, self._source) for _ in range(self._workers)]:
+        with _main_set_aside():
+            pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=exit_with_parent)
+            # Start every worker now (each submit while none is idle starts one; a second or two
+            # of imports), not on the first requests.
+            starting = [pool.submit(decode_to_ipc, b"", PROTOBUF, self._source) for _ in range(self._workers)]
+        for started in starting:
             started.result()
         return pool
 
@@ -82,6 +88,19 @@ def exit_with_parent() -> None:
 
     if parent is not None:
         threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+@contextmanager
+def _main_set_aside():
+    """A spawned worker first re-imports its parent's __main__ from that file. In a process that
+    serves the dashboard, __main__ is the last page Streamlit ran (it installs each page as
+    __main__), which must not run in a worker; workers need nothing from __main__."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def decode_to_ipc(body: bytes, content_type: str, source: str) -> tuple:

@@ -3,8 +3,10 @@ every error case, and a crash right after a 200."""
 
 import gzip
 import json
+import sys
 import threading
 import time
+import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -123,7 +125,14 @@ def test_invalid_spans_are_counted_in_partial_success_and_the_rest_land(store, r
     assert (counts["spans"], counts["dead_letters"]) == (1, 1)
 
 
-def test_requests_decoded_in_worker_processes_are_answered_and_stored_alike(store):
+def test_requests_decoded_in_worker_processes_are_answered_and_stored_alike(store, tmp_path, monkeypatch):
+    # As in `p2pobs serve` once a page has run: Streamlit installs the page as __main__, which a
+    # spawned worker would otherwise run first.
+    page = tmp_path / "page.py"
+    page.write_text('raise SystemExit("a dashboard page ran in a decoding worker")\n')
+    main = types.ModuleType("__main__")
+    main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", main)
     pool = DecodingPool(workers=1)
     r = InProcess(store, decode=pool.decode)
     try:
