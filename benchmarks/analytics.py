@@ -46,7 +46,7 @@ EVENTS = """SELECT case_id AS "case:concept:name", activity AS "concept:name", t
             FROM case_event WHERE object_type = $t ORDER BY case_id, position"""
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     """This process's peak RSS since it started (VmHWM; ru_maxrss would carry the parent's
     peak across fork and exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -92,7 +92,7 @@ def ours(db: str, object_types: list[str]) -> dict:
             "variants": dict(zip(map(tuple, variants.column("variant").to_pylist()),
                                  variants.column("cases").to_pylist())),
             "tree": str(tree.tree), "log_fitness": checked["log_fitness"]}}
-    return {"by_type": out, "peak_mb": _peak_mb()}
+    return {"by_type": out, "peak_mb": peak_mb()}
 
 
 def theirs(db: str, object_types: list[str]) -> dict:
@@ -107,7 +107,7 @@ def theirs(db: str, object_types: list[str]) -> dict:
         model = discovery.read_bpmn(conformance.reference_models()[ot])
         clock = Clock()
         df = clock("to DataFrame", lambda: con.sql(EVENTS, params={"t": ot}).df())
-        rss_after_frames = max(rss_after_frames, _peak_mb())
+        rss_after_frames = max(rss_after_frames, peak_mb())
         dfg, start, end = clock("dfg", pm4py.discover_dfg, df)
         perf, _, _ = clock("performance dfg", pm4py.discover_performance_dfg, df)
         variants = clock("variants", pm4py.get_variants, df)
@@ -121,7 +121,7 @@ def theirs(db: str, object_types: list[str]) -> dict:
             "variants": {tuple(k): int(v) for k, v in variants.items()},
             "tree": str(tree), "log_fitness": fitness["log_fitness"]}}
         del df
-    return {"by_type": out, "peak_mb": _peak_mb(), "rss_after_frames_mb": rss_after_frames}
+    return {"by_type": out, "peak_mb": peak_mb(), "rss_after_frames_mb": rss_after_frames}
 
 
 def _edges(table, column: str) -> dict:

@@ -17,7 +17,6 @@ over the store's cases as a DataFrame).
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -25,16 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analytics import peak_mb  # noqa: E402  (this process's own peak, not its parent's)
 from app.ingest import ingest  # noqa: E402
 from models import conformance, discovery, mining  # noqa: E402
 from models.store import open_store  # noqa: E402
 from models.vocabulary import CASE, PURCHASE_ORDER  # noqa: E402
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -71,7 +67,7 @@ def main() -> None:
         t_ours = time.perf_counter() - t
         print(f"ours:  {t_ours:8.2f} s  {ours['cases']:,} cases, {ours['variants']:,} variants, "
               f"log fitness {ours['log_fitness']:.12f}, fitting {ours['fitting_cases_share']:.4f}; "
-              f"peak RSS {_peak_mb():,.0f} MB")
+              f"peak RSS {peak_mb():,.0f} MB")
         if args.no_pm4py:
             return
 
@@ -91,7 +87,7 @@ def main() -> None:
         t_pm4py = time.perf_counter() - t
         print(f"pm4py: {t_pm4py:8.2f} s  token replay (+{t_read:.1f} s to read the log), "
               f"log fitness {theirs['log_fitness']:.12f}, fitting {theirs['perc_fit_traces'] / 100:.4f}; "
-              f"peak RSS {_peak_mb():,.0f} MB")
+              f"peak RSS {peak_mb():,.0f} MB")
         print(f"ratio: ours is {t_pm4py / t_ours:.1f}x faster; "
               f"log fitness difference {abs(theirs['log_fitness'] - ours['log_fitness']):.2e}")
         store.close()
