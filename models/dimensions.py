@@ -17,8 +17,7 @@ def suppliers(con) -> dict[str, str]:
 
 
 def departments(con) -> list[str]:
-    return table(con, "dimensions.attribute_values", object_type=v.REQUISITION,
-                 attribute="department").column("value").to_pylist()
+    return table(con, "dimensions.departments").column("department").to_pylist()
 
 
 def period(con) -> tuple:

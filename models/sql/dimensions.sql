@@ -14,20 +14,13 @@ FROM object o
 WHERE o.object_type = $supplier_type
 ORDER BY name, supplier;
 
--- name: attribute_values
--- Distinct current values of one attribute over the objects of one type (departments, …): the
--- latest change where there is one, else the value first seen (grouping only the changes).
-WITH latest AS (
-    SELECT object_id, arg_max(value ->> '$', ts) AS value
-    FROM object_change WHERE attribute = $attribute
-    GROUP BY object_id
-)
-SELECT DISTINCT value FROM (
-    SELECT coalesce(l.value, o.attributes ->> ('$.' || $attribute)) AS value
-    FROM object o LEFT JOIN latest l ON l.object_id = o.object_id
-    WHERE o.object_type = $object_type
-) WHERE value IS NOT NULL AND value <> ''
-ORDER BY value;
+-- name: departments
+-- The departments a department filter can match: those of the orders and invoices (the
+-- documents tables the KPIs and controls read), not a scan of every requisition's history.
+SELECT department FROM po_lines WHERE department <> ''
+UNION
+SELECT department FROM invoices WHERE department <> ''
+ORDER BY department;
 
 -- name: period
 SELECT min(ts)::DATE AS first_day, max(ts)::DATE AS last_day
