@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models import audit, vocabulary as v
-from models.queries import _used, sql, table
+from models.queries import bind, sql, table
 
 # id -> (title, the control). Each control returns findings with at least invoice_id, person,
 # amount and reason.
@@ -94,4 +94,4 @@ def _judge(con, invoices: list | None, suppliers: list | None) -> None:
 
 def _ids(con, name: str) -> list[str]:
     q = sql(name)
-    return [r[0] for r in con.sql(q, params=_used(q, {"supplier": v.SUPPLIER, "payment": v.PAYMENT})).fetchall()]
+    return [r[0] for r in con.sql(q, params=bind(q, {"supplier": v.SUPPLIER, "payment": v.PAYMENT})).fetchall()]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models import vocabulary as v
-from models.queries import _used, composed, sql
+from models.queries import bind, composed, execute, sql
 
 # Bound wherever a block asks for them: object types and activities are never re-typed in SQL.
 NAMES = {
@@ -41,8 +41,7 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive the documents the loads with batch ids in [first_batch, last_batch] touched
     (inside the caller's transaction, models/store.py). Leaves what it touched and re-derived
     in the temp tables document_touched and document_scope."""
-    con.execute(sql("documents.refresh_touched"), _used(sql("documents.refresh_touched"),
-                                                         {**NAMES, "first": first_batch, "last": last_batch}))
+    execute(con, "documents.refresh_touched", **NAMES, first=first_batch, last=last_batch)
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
         _run(con, "documents.refresh_scope")
         _derive(con)
@@ -69,7 +68,7 @@ def _run(con, name: str, into: str | None = None) -> None:
     q = sql(name)
     if into:
         q = f"INSERT INTO {into} BY NAME\n{q}"
-    con.execute(q, _used(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE}))
+    con.execute(q, bind(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE}))
 
 
 def po_lines(con) -> pa.Table:
@@ -106,5 +105,5 @@ def match_exceptions(con) -> pa.Table:
 def query(con, name: str, **params) -> pa.Table:
     """Run block `name` over the current documents; object types and activities bound."""
     q = composed(name)
-    return con.sql(q, params=_used(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE,
+    return con.sql(q, params=bind(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE,
                                         **params})).to_arrow_table()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models.filters import ALL, Filters
-from models.queries import _used, sql, table as _table
+from models.queries import execute, table as _table
 
 
 def counts(con) -> dict[str, int]:
@@ -58,18 +58,7 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
     stored into span_p2p, and judge again the span coverage of the cases they touched or whose
     events their spans carried (None: every span and case). Inside the caller's transaction;
     reads case_event and sync_hop, so runs after their refreshes."""
-    params = {"first": first_batch, "last": last_batch}
     for block in ("forget_spans", "keep_spans", "coverage_scope", "forget_coverage", "keep_coverage",
                   "coverage_done"):
-        q = sql(f"health.{block}")
-        con.execute(q, _used(q, params))
+        execute(con, f"health.{block}", first=first_batch, last=last_batch)
 
-
-def coverage(con) -> pa.Table:
-    """case_coverage in a stable order (to compare a kept table with a rebuild)."""
-    return con.sql("SELECT * FROM case_coverage ORDER BY ALL").to_arrow_table()
-
-
-def span_keys(con) -> pa.Table:
-    """span_p2p in a stable order (to compare a kept table with a rebuild)."""
-    return con.sql("SELECT * FROM span_p2p ORDER BY ALL").to_arrow_table()

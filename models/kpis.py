@@ -26,7 +26,7 @@ from models import vocabulary as v
 from models.documents import BILL_ONLY, query
 from models.filters import ALL, Filters
 from models.match import AP_VERDICTS, MATCHED
-from models.queries import _used, composed, sql
+from models.queries import bind, composed, execute
 
 GROUPS = ("facility", "supplier", "department", "category")
 PERIODS = ("day", "week", "month", "quarter")
@@ -158,7 +158,7 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
               **_audit_facts(con, wanted)}
     q = composed("kpis.measure", facts="\nUNION ALL ".join(
         f"SELECT '{i}' AS kpi, * FROM {i} AS f({FACT_COLUMNS})" for i in wanted))
-    measured = con.sql(q, params=_used(q, params)).to_arrow_table()
+    measured = con.sql(q, params=bind(q, params)).to_arrow_table()
     if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
         present = set(measured.column("kpi").to_pylist())
         zeros = [{"kpi": k.id, "group": None, "period": None, "value": 0.0, "numerator": None,
@@ -313,8 +313,7 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
     models/controls.py `refresh` drops it."""
     scope = "traceability_scope" if first_batch is not None else "traceability_every"
     for block in (scope, "forget_traceability", "derive_traceability", "traceability_done"):
-        q = sql(f"kpis.{block}")
-        con.execute(q, _used(q, {"invoice": v.INVOICE, "first": first_batch, "last": last_batch}))
+        execute(con, f"kpis.{block}", invoice=v.INVOICE, first=first_batch, last=last_batch)
 
 
 # -- inputs from the audit controls ---------------------------------------------------------------

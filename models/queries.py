@@ -29,23 +29,30 @@ def table(con, name: str, **params):
     `Filters.params()` and take what applies at its grain.
     """
     query = sql(name)
-    return con.sql(query, params=_used(query, params)).to_arrow_table()
+    return con.sql(query, params=bind(query, params)).to_arrow_table()
 
 
 def composed_table(con, name: str, **params):
     """`table` for a block that reads other blocks of its file by name (`composed`)."""
     query = composed(name)
-    return con.sql(query, params=_used(query, params)).to_arrow_table()
+    return con.sql(query, params=bind(query, params)).to_arrow_table()
+
+
+def execute(con, name: str, **params) -> None:
+    """Run statement `name` (a refresh step: no result wanted)."""
+    query = sql(name)
+    con.execute(query, bind(query, params) or {})
 
 
 def scalar(con, name: str, **params):
     """Run block `name`; its single value. (Fetches the whole result: DuckDB 2.0 refuses new
     work on a cursor whose last result was not read to the end.)"""
     query = sql(name)
-    return con.sql(query, params=_used(query, params)).fetchall()[0][0]
+    return con.sql(query, params=bind(query, params)).fetchall()[0][0]
 
 
-def _used(query: str, params: dict) -> dict | None:
+def bind(query: str, params: dict) -> dict | None:
+    """The parameters `query` names (DuckDB refuses others)."""
     used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", query)}
     return used or None
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from models import vocabulary as v
 from models.filters import ALL, Filters
-from models.queries import composed_table as _table, sql
+from models.queries import composed_table as _table, execute, sql
 
 SLA_SECONDS = 900
 TOLERANCE_SECONDS = 4 * 3600
@@ -44,13 +44,13 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
     """Recompute the hops of the traces the loads with batch ids in [first_batch, last_batch]
     touched, and take the state-log time of events they brought; None rebuilds every hop."""
     scope = {"first": first_batch, "last": last_batch}
-    _run(con, "sync_lag.refresh_parse", **scope, paths=_PATHS)
-    _run(con, "sync_lag.refresh_add_earlier_traces", paths=_PATHS)
-    _run(con, "sync_lag.refresh_delete")
-    _run(con, "sync_lag.refresh_insert")
+    execute(con, "sync_lag.refresh_parse", **scope, paths=_PATHS)
+    execute(con, "sync_lag.refresh_add_earlier_traces", paths=_PATHS)
+    execute(con, "sync_lag.refresh_delete")
+    execute(con, "sync_lag.refresh_insert")
     if first_batch is not None:
-        _run(con, "sync_lag.refresh_events", **scope)
-    _run(con, "sync_lag.refresh_drop")
+        execute(con, "sync_lag.refresh_events", **scope)
+    execute(con, "sync_lag.refresh_drop")
 
 
 # -- questions --------------------------------------------------------------------------------
@@ -256,11 +256,3 @@ def _scope(filters: Filters, source, target) -> dict:
             "until": filters.end + timedelta(days=1) if filters.end else None}
 
 
-def _bind(query: str, params: dict) -> dict | None:
-    # DuckDB refuses parameters a statement does not name
-    return {k: val for k, val in params.items() if f"${k}" in query} or None
-
-
-def _run(con, name: str, **params) -> None:
-    q = sql(name)
-    con.execute(q, _bind(q, params) or {})

@@ -96,13 +96,18 @@ SELECT object_type, variant, hash(variant), events, us
 FROM (
     SELECT object_type, list(activity ORDER BY position) AS variant, count(*) AS events,
            epoch_us(max(ts)) - epoch_us(min(ts)) AS us
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND case_facility IS NULL AND list_contains($facilities, facility)
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
+    FROM split_events
     GROUP BY object_type, case_id
 )
+
+-- name: split_events
+-- Under a facility filter, the events in scope of the cases that span facilities (case_facility
+-- NULL): what is left of such a case is re-sequenced from these.
+SELECT * FROM case_event
+WHERE ($object_type IS NULL OR object_type = $object_type)
+  AND case_facility IS NULL AND list_contains($facilities, facility)
+  AND ($start IS NULL OR case_start >= $start::DATE)
+  AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
 
 -- name: variant_cases
 -- Distinct variants per object type, with their cases.
@@ -130,11 +135,7 @@ WITH scoped AS (
       AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
     UNION ALL
     SELECT object_type, activity, ts, lead(activity) OVER w, lead(ts) OVER w
-    FROM case_event
-    WHERE ($object_type IS NULL OR object_type = $object_type)
-      AND case_facility IS NULL AND list_contains($facilities, facility)
-      AND ($start IS NULL OR case_start >= $start::DATE)
-      AND ($end IS NULL OR case_start < $end::DATE + INTERVAL 1 DAY)
+    FROM split_events
     WINDOW w AS (PARTITION BY case_id ORDER BY position)
 )
 SELECT object_type, source, target, count, q[1] / 1e6 AS median_s, mean_us / 1e6 AS mean_s,
