@@ -7,8 +7,11 @@ Both walkers check ids and map values by the same rules, so protobuf and JSON of
 decode to identical tables. Ids are lower-case hex; JSON ids may be hex in either case (the
 OTLP rule) or base64 (what some producers emit). A span with a bad id is rejected alone.
 
-Per span, the Python work is a handful of field reads, the attribute dict and one C-level JSON
-encoding; everything per request (resource, scope) is done once per resource or scope.
+Per span, the Python work is a handful of field reads and one join: protobuf span attributes
+are read as the raw bytes of each KeyValue (a message class whose Span declares them `bytes`, wire
+compatible), and each distinct KeyValue is decoded and JSON-encoded once, then found by its bytes
+(attribute values repeat: the service's, the event's on every span of its trace). Everything per
+request (resource, scope) is done once per resource or scope.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from google.protobuf import json_format
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from collectors.errors import BadRequest
 from collectors.spans import EMPTY_LIST, KINDS, STATUSES, iso_us, span_table, to_json
@@ -63,12 +68,10 @@ def decode_traces(body: bytes, content_type: str, source: str = "otlp") -> Decod
     decode at all; single bad spans become dead letters (position "span N of request")."""
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind == PROTOBUF:
-        request = ExportTraceServiceRequest()
-        try:
-            request.ParseFromString(body)
+        try:   # an attribute is parsed when first met: it too can fail to decode
+            return decode_request(RawAttributeTraces.FromString(body), source)
         except (DecodeError, ValueError) as exc:
             raise BadRequest(f"body is not a protobuf ExportTraceServiceRequest ({exc})") from exc
-        return decode_request(request, source)
     if kind == JSON:
         try:
             doc = json.loads(body)
@@ -94,8 +97,33 @@ def _id_problem(trace_id: bytes, span_id: bytes, parent: bytes) -> str | None:
 
 
 # -- protobuf ----------------------------------------------------------------------------------
-def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> DecodedTraces:
-    """The spans of a parsed protobuf request."""
+def _raw_attribute_traces():
+    """The message class of a trace request whose spans' attributes are `repeated bytes`: each
+    KeyValue's encoding, unparsed. (TracesData is wire-compatible with ExportTraceServiceRequest.)"""
+    pool = descriptor_pool.DescriptorPool()
+    for module in (common_pb2, resource_pb2, trace_pb2):
+        proto = descriptor_pb2.FileDescriptorProto()
+        module.DESCRIPTOR.CopyToProto(proto)
+        if module is trace_pb2:
+            span = next(m for m in proto.message_type if m.name == "Span")
+            attributes = next(f for f in span.field if f.name == "attributes")
+            attributes.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+            attributes.ClearField("type_name")
+        pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("opentelemetry.proto.trace.v1.TracesData"))
+
+
+RawAttributeTraces = _raw_attribute_traces()
+
+# A KeyValue's bytes -> its JSON member ('"key":value') and its key. Bounded: cleared when full
+# (the next spans fill it again with the values that recur).
+_MEMBER: dict[bytes, str] = {}
+_KEY: dict[bytes, str] = {}
+_MAX_MEMBERS = 50_000
+
+
+def decode_request(request, source: str = "otlp") -> DecodedTraces:
+    """The spans of a parsed protobuf request (a `RawAttributeTraces`)."""
     rows, rejects = [], []
     append = rows.append
     n = 0
@@ -112,7 +140,8 @@ def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> 
                 if (len(trace_id) != 16 or trace_id == _ZERO_TRACE or len(span_id) != 8
                         or span_id == _ZERO_SPAN or (parent and len(parent) != 8)):
                     reason = _id_problem(trace_id, span_id, parent)
-                    rejects.append((source, f"span {n} of request", json_format.MessageToJson(span, indent=None), reason))
+                    as_sent = trace_pb2.Span.FromString(span.SerializeToString())
+                    rejects.append((source, f"span {n} of request", json_format.MessageToJson(as_sent, indent=None), reason))
                     continue
                 kind, status = span.kind, span.status
                 code = status.code
@@ -120,10 +149,33 @@ def decode_request(request: ExportTraceServiceRequest, source: str = "otlp") -> 
                         _KIND.get(kind) or str(kind), service,
                         span.start_time_unix_nano // 1000, span.end_time_unix_nano // 1000,
                         _STATUS.get(code) or str(code), status.message or None,
-                        to_json(proto_attributes(span.attributes)), resource, scope,
+                        raw_attributes_json(span.attributes), resource, scope,
                         _proto_events(span.events) if span.events else EMPTY_LIST,
                         _proto_links(span.links) if span.links else EMPTY_LIST))
     return _decoded(rows, rejects, n)
+
+
+def raw_attributes_json(raw) -> str:
+    """KeyValues given as their encodings, as the JSON text `to_json(proto_attributes(...))`
+    gives for them parsed."""
+    try:
+        members = list(map(_MEMBER.__getitem__, raw))
+    except KeyError:
+        if len(_MEMBER) >= _MAX_MEMBERS:
+            _MEMBER.clear()
+            _KEY.clear()
+        members = [_MEMBER.get(kv) or _learn(kv) for kv in raw]
+    if len(members) > 1 and len(set(map(_KEY.__getitem__, raw))) < len(members):
+        # a key repeated: as in a dict, one member per key, the last value
+        return to_json(proto_attributes([common_pb2.KeyValue.FromString(kv) for kv in raw]))
+    return "{" + ",".join(members) + "}"
+
+
+def _learn(raw: bytes) -> str:
+    kv = common_pb2.KeyValue.FromString(raw)
+    member = to_json(proto_attributes((kv,)))[1:-1]
+    _MEMBER[raw], _KEY[raw] = member, kv.key
+    return member
 
 
 def proto_attributes(kvs) -> dict:

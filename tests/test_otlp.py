@@ -107,3 +107,40 @@ def test_undecodable_body_is_a_bad_request(body, content_type):
     with pytest.raises(BadRequest) as info:
         decode_traces(body, content_type)
     assert info.value.status == 400
+
+
+def _request_with(spans):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    return ExportTraceServiceRequest(resource_spans=[{"scope_spans": [{"spans": spans}]}])
+
+
+def _string(key, value):
+    return {"key": key, "value": {"string_value": value}}
+
+
+def test_repeated_attribute_key_keeps_its_last_value_in_both_encodings():
+    ids = {"trace_id": bytes(range(1, 17)), "span_id": bytes(range(1, 9))}
+    request = _request_with([{**ids, "name": "x", "attributes": [_string("a", "1"), _string("b", "2"), _string("a", "3")]},
+                             {**ids, "span_id": bytes(range(2, 10)), "name": "y", "attributes": [_string("a", "1")]}])
+    from_proto = decode_traces(request.SerializeToString(), "application/x-protobuf").batch.span
+    from_json = decode_traces(to_otlp_json(request), "application/json").batch.span
+    assert from_proto.column("attributes").to_pylist() == ['{"a":"3","b":"2"}', '{"a":"1"}']
+    assert from_proto.equals(from_json)
+
+
+def test_protobuf_span_with_invalid_id_keeps_its_attributes_in_the_dead_letter():
+    request = _request_with([{"trace_id": bytes(16), "span_id": bytes(range(1, 9)), "name": "bad",
+                              "attributes": [_string("p2p.object.id", "PO-1")]}])
+    decoded = decode_traces(request.SerializeToString(), "application/x-protobuf")
+    assert (decoded.spans, decoded.rejected, decoded.batch.span.num_rows) == (1, 1, 0)
+    raw = json.loads(decoded.batch.dead_letter.to_pylist()[0]["raw"])
+    assert raw["attributes"] == [{"key": "p2p.object.id", "value": {"stringValue": "PO-1"}}]
+
+
+def test_attribute_key_that_is_not_utf8_is_a_bad_request():
+    ids = {"trace_id": bytes(range(1, 17)), "span_id": bytes(range(1, 9))}
+    body = _request_with([{**ids, "name": "x", "attributes": [_string("k", "v")]}]).SerializeToString()
+    with pytest.raises(BadRequest) as info:
+        decode_traces(body.replace(b"\n\x01k", b"\n\x01\xff"), "application/x-protobuf")
+    assert info.value.status == 400
