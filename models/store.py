@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from models import controls, documents, health, kpis, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import scalar, sql
+from models.recent_spans import RecentSpans, span_keys
 
 SCHEMA_VERSION = 2
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
@@ -76,6 +77,7 @@ class Store:
         self._derive = threading.Lock()    # one refresh of the derived tables at a time
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []   # to close them all on close()
+        self._recent_spans: RecentSpans | None = None           # read on the first load
 
     # -- reading -------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -102,7 +104,9 @@ class Store:
         records commit (durable once this returns); call `catch_up` to derive them."""
         with self._write, (self._derive if derive else nullcontext()):
             with self._transaction() as cur:
-                load = Load(cur, source=source, kind=kind, mapping=mapping)
+                if self._recent_spans is None:
+                    self._recent_spans = RecentSpans(scalar(cur, "load.newest_span_start"))
+                load = Load(cur, source=source, kind=kind, mapping=mapping, recent_spans=self._recent_spans)
                 yield load
                 load.finish()
                 if derive:
@@ -143,8 +147,10 @@ class Store:
 class Load:
     """One load in progress: deduplicates each batch against the store and counts."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, *, source: str, kind: str, mapping: str | None):
+    def __init__(self, cur: duckdb.DuckDBPyConnection, *, source: str, kind: str, mapping: str | None,
+                 recent_spans: RecentSpans):
         self._cur = cur
+        self._recent_spans = recent_spans
         self.source, self.kind, self.mapping = source, kind, mapping
         self.started_at = _utcnow()
         self.result = LoadResult(batch_id=new_batch_id(), source=source)
@@ -190,19 +196,25 @@ class Load:
         staged = staged.append_column("submission", pa.array(
             [i for i, t in enumerate(tables) for _ in range(t.num_rows)], pa.int32()))
         bounds = pc.min_max(staged.column("start_time"))   # prunes the search of stored spans
+        lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+        # All new, the usual case, is mostly known from the keys of the spans stored last.
+        new = self._recent_spans.new_keys(staged, lo)
         batch_id, cur = self.result.batch_id, self._cur
         cur.register("incoming", staged)
         try:
-            if not scalar(cur, "load.span_clashes", lo=bounds["min"].as_py(), hi=bounds["max"].as_py()):
-                cur.execute(sql("load.insert_spans"), {"batch_id": batch_id})   # all new: the usual case
-                return [t.num_rows for t in tables]
-            cur.execute(sql("load.stage_spans"), {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()})
-            cur.execute(sql("load.insert_staged_spans"), {"batch_id": batch_id})
-            inserted = dict(cur.sql(sql("load.staged_spans")).fetchall())
-            cur.execute(sql("load.staged_spans_done"))
-            return [inserted.get(i, 0) for i in range(len(tables))]
+            if new is not None or not scalar(cur, "load.span_clashes", lo=lo, hi=hi):
+                cur.execute(sql("load.insert_spans"), {"batch_id": batch_id})
+                inserted = [t.num_rows for t in tables]
+            else:
+                cur.execute(sql("load.stage_spans"), {"lo": lo, "hi": hi})
+                cur.execute(sql("load.insert_staged_spans"), {"batch_id": batch_id})
+                counts = dict(cur.sql(sql("load.staged_spans")).fetchall())
+                cur.execute(sql("load.staged_spans_done"))
+                inserted = [counts.get(i, 0) for i in range(len(tables))]
         finally:
             cur.unregister("incoming")
+        self._recent_spans.add(set(span_keys(staged)) if new is None else new, hi)
+        return inserted
 
     def mark_replayed(self, letter_ids: list[str]) -> int:
         """Mark the dead letters this load (a replay) accepted; they stay, for audit. How many."""

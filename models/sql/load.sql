@@ -61,6 +61,10 @@ SELECT (SELECT count(*) FROM span s SEMI JOIN incoming i ON i.trace_id = s.trace
         WHERE s.start_time BETWEEN $lo AND $hi)
      + (SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY trace_id, span_id HAVING count(*) > 1));
 
+-- name: newest_span_start
+-- Where the writer's memory of stored span keys starts (models/recent_spans.py).
+SELECT max(start_time) FROM span;
+
 -- name: insert_spans
 -- None clashes (the usual case): all go in as they came.
 INSERT INTO span BY NAME
