@@ -1,7 +1,9 @@
 """Group commit: many small loads (OTLP requests, API calls) share one transaction.
 
 One writer thread drains the queue: it takes what is waiting (up to a row budget, lingering a
-few milliseconds for more while the group is small), writes the group inside one `Store.load`,
+few milliseconds for more while the group is small, and longer while submissions keep arriving
+faster than it commits: a commit costs some 8 ms of CPU whatever its size, so spans committed
+1,000 at a time cost ~19 µs each, 4,000 at a time ~12), writes the group inside one `Store.load`,
 commits, and only then wakes the submitters. So a submitter that gets its result back knows its
 records are committed, and a burst of small requests costs one commit instead of hundreds. When
 the queue is full, `submit` refuses at once with `Saturated` (the receiver turns it into 503 +
@@ -47,10 +49,12 @@ class _Submission:
 class WriteQueue:
     def __init__(self, store: Store, *, source: str, kind: str, max_pending: int = 256,
                  max_group_rows: int = 200_000, linger_s: float = 0.005,
+                 busy_group_rows: int = 4_096, busy_linger_s: float = 0.02,
                  derive_every_s: float = 1.0):
         self._store = store
         self._source, self._kind = source, kind
         self._max_group_rows, self._linger_s = max_group_rows, linger_s
+        self._busy_group_rows, self._busy_linger_s = busy_group_rows, busy_linger_s
         self._derive_every_s = derive_every_s
         self._queue: queue.Queue[_Submission | None] = queue.Queue(maxsize=max_pending)
         self._committed = threading.Event()     # set after each commit: derive what it brought
@@ -80,6 +84,7 @@ class WriteQueue:
         self._deriver.join()
 
     def _run(self) -> None:
+        busy = False
         while True:
             first = self._queue.get()
             if first is None:
@@ -87,8 +92,11 @@ class WriteQueue:
             group, rows = [first], first.rows
             # Linger briefly for more while the group is small: a few ms of latency buys one
             # commit for many requests under load, and costs nothing when the queue is idle.
-            deadline = time.monotonic() + self._linger_s
+            # Busy (submissions waited for the last commit), linger longer for a larger group.
+            started = time.monotonic()
             while rows < self._max_group_rows:
+                deadline = started + (self._busy_linger_s if busy and rows < self._busy_group_rows
+                                      else self._linger_s)
                 try:
                     nxt = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) \
                         if self._queue.empty() else self._queue.get_nowait()
@@ -100,6 +108,7 @@ class WriteQueue:
                 group.append(nxt)
                 rows += nxt.rows
             self._commit(group)
+            busy = not self._queue.empty()
 
     def _commit(self, group: list[_Submission]) -> None:
         try:
