@@ -143,21 +143,22 @@ def decode_request(request, source: str = "otlp") -> DecodedTraces:
                     as_sent = trace_pb2.Span.FromString(span.SerializeToString())
                     rejects.append((source, f"span {n} of request", json_format.MessageToJson(as_sent, indent=None), reason))
                     continue
-                kind, status = span.kind, span.status
+                kind, status, events, links = span.kind, span.status, span.events, span.links
                 code = status.code
                 append((trace_id.hex(), span_id.hex(), parent.hex() if parent else None, span.name,
                         _KIND.get(kind) or str(kind), service,
                         span.start_time_unix_nano // 1000, span.end_time_unix_nano // 1000,
                         _STATUS.get(code) or str(code), status.message or None,
                         raw_attributes_json(span.attributes), resource, scope,
-                        _proto_events(span.events) if span.events else EMPTY_LIST,
-                        _proto_links(span.links) if span.links else EMPTY_LIST))
+                        _proto_events(events) if events else EMPTY_LIST,
+                        _proto_links(links) if links else EMPTY_LIST))
     return _decoded(rows, rejects, n)
 
 
 def raw_attributes_json(raw) -> str:
     """KeyValues given as their encodings, as the JSON text `to_json(proto_attributes(...))`
     gives for them parsed."""
+    raw = list(raw)   # each element read from the message once: reading one makes its bytes
     try:
         members = list(map(_MEMBER.__getitem__, raw))
     except KeyError:
