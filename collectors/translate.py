@@ -180,17 +180,17 @@ class Translator:
             oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key
             parts.append(f"""
                 SELECT _line, event_id, ts, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
-                       object_id, attrs, attr_values,
+                       object_id, attr_values,
                        CASE WHEN object_id IS NULL THEN {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
                             {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} END AS reason
                 FROM (SELECT *, {oid} AS object_id FROM (
-                      SELECT _line, event_id, ts, {obj(o.attributes)} AS attrs, {values} AS attr_values,
+                      SELECT _line, event_id, ts, {values} AS attr_values,
                              nullif(trim({cell}), '') AS v FROM p)
                       WHERE v IS NOT NULL)""")
         eo = ("CREATE OR REPLACE TEMP TABLE eo AS " + " UNION ALL ".join(parts) if parts else
               "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS event_id, "
               "NULL::TIMESTAMP AS ts, 0 AS oi, NULL::VARCHAR AS type, NULL::VARCHAR AS qualifier, "
-              "NULL::VARCHAR AS object_id, NULL::JSON AS attrs, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
+              "NULL::VARCHAR AS object_id, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
               "NULL::VARCHAR AS reason WHERE false")
         bad = """
             CREATE OR REPLACE TEMP TABLE bad AS
@@ -198,6 +198,10 @@ class Translator:
                 SELECT _line, reason, 0 AS k FROM p WHERE reason IS NOT NULL
                 UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
             GROUP BY _line ORDER BY _line"""
+        # An object's attributes as first seen: built for that one row of each object, not for
+        # every row that names it (eo keeps no JSON).
+        first_attrs = ("CASE f.oi " + " ".join(f"WHEN {i} THEN {obj(o.attributes)}" for i, o in enumerate(m.objects))
+                       + " END") if m.objects else "NULL::JSON"
         actor_kind = ("coalesce(ak.target, p.ak_src)" if m.actor_kind else lit(m.default_actor_kind))
         kept = "_line NOT IN (SELECT _line FROM bad)"
         ego = f"(SELECT * FROM eo WHERE {kept})"
@@ -217,9 +221,11 @@ class Translator:
                        LEFT JOIN facility_map f ON f.source = p.fac_src
                        LEFT JOIN actor_kind_map ak ON ak.source = p.ak_src
                 WHERE p.{kept} ORDER BY p._line""",
-            "object": f"""SELECT DISTINCT ON (object_id) object_id, type AS object_type,
-                          {lit(m.system)} AS source_system, attrs::VARCHAR AS attributes
-                          FROM {ego} ORDER BY object_id, _line, oi""",
+            "object": f"""SELECT f.object_id, f.type AS object_type, {lit(m.system)} AS source_system,
+                                 {first_attrs}::VARCHAR AS attributes
+                          FROM (SELECT DISTINCT ON (object_id) object_id, type, _line, oi
+                                FROM {ego} ORDER BY object_id, _line, oi) f
+                          JOIN p ON p._line = f._line ORDER BY f.object_id""",
             "object_change": f"""SELECT object_id, ts, a.k AS attribute, a.v AS value
                                 FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM {ego})
                                 WHERE a.v IS NOT NULL AND a.v <> 'null'""",
