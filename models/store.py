@@ -40,8 +40,8 @@ SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
 RECORD_TABLES = ("event", "span")
 
-# Tables whose batches are checked for clashes by their keys first (load.<table>_clashes), as
-# they are new records far more often than not; the others are deduplicated in one statement.
+# Tables whose stored keys that clash with a batch are read first (load.stored_<table>), as
+# their batches are new records far more often than not; the others dedupe in one statement.
 CLASH_CHECKED = ("event", "object_change", "event_object")
 
 # What keeps each derived table: refresh(con, first_batch, last_batch) re-derives what the loads
@@ -187,16 +187,23 @@ class Load:
     def _insert(self, name: str, table: pa.Table) -> int:
         query = sql(f"load.insert_{name}")
         params = {"batch_id": self.result.batch_id, "mapping": self.mapping}
-        if "$lo" in query:    # the batch's time range: where its stored duplicates can be
+        if name == "object_change":    # the batch's time range: where its stored duplicates can be
             bounds = pc.min_max(table.column("ts"))
             params.update(lo=bounds["min"].as_py(), hi=bounds["max"].as_py())
-        self._cur.register("incoming", table)
+        cur = self._cur
+        cur.register("incoming", table)
         try:
-            if name in CLASH_CHECKED and not scalar(self._cur, f"load.{name}_clashes", **params):
-                query = sql(f"load.insert_new_{name}")   # none stored nor repeated: the usual case
-            return self._cur.execute(query, bind(query, params) or {}).fetchall()[0][0]
+            if name in CLASH_CHECKED:
+                check = sql(f"load.stored_{name}")
+                stored = cur.sql(check, params=bind(check, params)).to_arrow_table()
+                if not stored.num_rows and not scalar(cur, f"load.repeated_{name}"):
+                    query = sql(f"load.insert_new_{name}")   # none stored nor repeated: the usual case
+                cur.register("stored", stored)
+            return cur.execute(query, bind(query, params) or {}).fetchall()[0][0]
         finally:
-            self._cur.unregister("incoming")
+            cur.unregister("incoming")
+            if name in CLASH_CHECKED:
+                cur.unregister("stored")
 
     def _insert_spans(self, tables: list[pa.Table]) -> list[int]:
         """Insert the spans of `tables` not yet stored; how many of each table's went in."""

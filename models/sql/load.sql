@@ -6,22 +6,23 @@
 -- object changes the batch's time range): DuckDB then filters the stored table's scan by the
 -- incoming keys and skips row groups by their zone maps, instead of building a join over every
 -- stored key (at 1M orders: 75M event-object rows, 95M object changes).
--- Where a batch of new records is the usual case (events, their changes and relations), a
--- `<table>_clashes` check reads the keys only; when none clashes, `insert_new_<table>` adds the
+-- Events, their changes and relations are new records far more often than not: their stored
+-- keys that clash are read once (`stored_<table>`, usually none) and handed back as `stored`;
+-- when none is stored and none repeated (`repeated_<table>`), `insert_new_<table>` adds the
 -- batch as it is, without the dedupe.
 
--- name: event_clashes
-SELECT (SELECT count(*) FROM event e SEMI JOIN incoming i ON e.event_id = i.event_id)
-     + (SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY event_id HAVING count(*) > 1));
+-- name: stored_event
+SELECT e.event_id FROM event e SEMI JOIN incoming i ON e.event_id = i.event_id;
+
+-- name: repeated_event
+SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY event_id HAVING count(*) > 1);
 
 -- name: insert_new_event
 INSERT INTO event BY NAME SELECT *, $batch_id AS batch_id FROM incoming;
 
 -- name: insert_event
 INSERT INTO event BY NAME
-WITH fresh AS (SELECT i.* FROM incoming i
-               ANTI JOIN (SELECT e.event_id FROM event e SEMI JOIN incoming i ON e.event_id = i.event_id) e
-                 ON e.event_id = i.event_id),
+WITH fresh AS (SELECT i.* FROM incoming i ANTI JOIN stored s ON s.event_id = i.event_id),
      repeated AS (SELECT event_id FROM fresh GROUP BY event_id HAVING count(*) > 1)
 SELECT f.*, $batch_id AS batch_id FROM fresh f ANTI JOIN repeated r ON r.event_id = f.event_id
 UNION ALL
@@ -52,11 +53,23 @@ SELECT (SELECT count(*) FROM object_change c SEMI JOIN incoming i
 -- name: insert_new_object_change
 INSERT INTO object_change BY NAME SELECT *, $batch_id AS batch_id FROM incoming;
 
+-- name: stored_object_change
+-- ts is part of the key, so only stored changes within the batch's [$lo, $hi] can clash: zone
+-- maps skip the row groups of other times.
+SELECT c.object_id, c.ts, c.attribute FROM object_change c
+SEMI JOIN incoming i ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute
+WHERE c.ts BETWEEN $lo AND $hi;
+
+-- name: repeated_object_change
+SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY object_id, ts, attribute HAVING count(*) > 1);
+
+-- name: insert_new_object_change
+INSERT INTO object_change BY NAME SELECT *, $batch_id AS batch_id FROM incoming;
+
 -- name: insert_object_change
 INSERT INTO object_change BY NAME
 WITH fresh AS (SELECT i.* FROM incoming i
-               ANTI JOIN (SELECT object_id, ts, attribute FROM object_change WHERE ts BETWEEN $lo AND $hi) c
-                 ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute),
+               ANTI JOIN stored s ON s.object_id = i.object_id AND s.ts = i.ts AND s.attribute = i.attribute),
      repeated AS (SELECT object_id, ts, attribute FROM fresh GROUP BY ALL HAVING count(*) > 1)
 SELECT f.*, $batch_id AS batch_id FROM fresh f
 ANTI JOIN repeated r ON r.object_id = f.object_id AND r.ts = f.ts AND r.attribute = f.attribute
@@ -65,10 +78,16 @@ UNION ALL
  FROM fresh f SEMI JOIN repeated r ON r.object_id = f.object_id AND r.ts = f.ts AND r.attribute = f.attribute
  ORDER BY f.object_id, f.ts, f.attribute, f.value::VARCHAR);
 
--- name: event_object_clashes
--- Whether any stored relation is of one of the batch's events (the event id column alone is
--- read); relations repeated within the batch are left to insert_new_event_object's DISTINCT.
-SELECT count(*) FROM (SELECT 1 FROM event_object r SEMI JOIN incoming i ON r.event_id = i.event_id LIMIT 1);
+-- name: stored_event_object
+-- The stored relations of the batch's events. Which events have any is found first by their
+-- id column alone: usually none, and then the relations are not read at all.
+SELECT r.event_id, r.object_id, r.qualifier FROM event_object r
+SEMI JOIN (SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN incoming i ON r.event_id = i.event_id) e
+  ON r.event_id = e.event_id;
+
+-- name: repeated_event_object
+-- Relations repeated within the batch are left to the DISTINCT of either insert.
+SELECT 0;
 
 -- name: insert_new_event_object
 INSERT INTO event_object BY NAME
@@ -79,9 +98,7 @@ INSERT INTO event_object BY NAME
 SELECT DISTINCT i.event_id, i.object_id, coalesce(i.qualifier, '') AS qualifier,
        $batch_id AS batch_id
 FROM incoming i
-ANTI JOIN (SELECT r.event_id, r.object_id, r.qualifier FROM event_object r
-           SEMI JOIN incoming i ON r.event_id = i.event_id AND r.object_id = i.object_id) r
-  ON r.event_id = i.event_id AND r.object_id = i.object_id AND r.qualifier = coalesce(i.qualifier, '');
+ANTI JOIN stored s ON s.event_id = i.event_id AND s.object_id = i.object_id AND s.qualifier = coalesce(i.qualifier, '');
 
 -- name: insert_object_object
 INSERT INTO object_object BY NAME
