@@ -42,17 +42,6 @@ UNION ALL
  FROM fresh f SEMI JOIN repeated r ON r.object_id = f.object_id
  ORDER BY f.object_id);
 
--- name: object_change_clashes
--- ts is part of the key, so only stored changes within the batch's [$lo, $hi] can clash: zone
--- maps skip the row groups of other times.
-SELECT (SELECT count(*) FROM object_change c SEMI JOIN incoming i
-          ON c.object_id = i.object_id AND c.ts = i.ts AND c.attribute = i.attribute
-        WHERE c.ts BETWEEN $lo AND $hi)
-     + (SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY object_id, ts, attribute HAVING count(*) > 1));
-
--- name: insert_new_object_change
-INSERT INTO object_change BY NAME SELECT *, $batch_id AS batch_id FROM incoming;
-
 -- name: stored_object_change
 -- ts is part of the key, so only stored changes within the batch's [$lo, $hi] can clash: zone
 -- maps skip the row groups of other times.
