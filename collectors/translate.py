@@ -115,11 +115,14 @@ class Translator:
         if self.flavour == JSONL:
             paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
             # one JSON parse per line: the values as JSON, their text taken from those; a line that
-            # is no JSON object stays (_ok false) for its reason
+            # is no JSON object stays (_ok false) for its reason. Blank lines (only what trim()
+            # removes, the Unicode spaces) are skipped; regular expressions stop at the first
+            # character that decides, where trim() and ltrim() copy every line (a third of the
+            # step's time).
             source = f"""(SELECT *, list_transform(_js, lambda x: x ->> '$') AS _xs FROM (
                              SELECT _line, _raw, _ok, CASE WHEN _ok THEN json_extract(_raw, [{paths}]) END AS _js
-                             FROM (SELECT *, json_valid(_raw) AND ltrim(_raw, ' \t\r')[1] = '{{' AS _ok
-                                   FROM src WHERE trim(_raw) <> '')))"""
+                             FROM (SELECT *, regexp_matches(_raw, '^[ \t\r]*[{{]') AND json_valid(_raw) AS _ok
+                                   FROM src WHERE regexp_matches(_raw, '[^\\p{{Zs}}]'))))"""
         else:
             source = "src"
 
