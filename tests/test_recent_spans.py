@@ -38,11 +38,16 @@ def test_resent_spans_are_stored_once_after_their_keys_are_forgotten_and_after_a
     store.close()
 
 
+def _ids(*span_ids: str) -> pa.Table:
+    return pa.table({"trace_id": ["t"] * len(span_ids), "span_id": list(span_ids)})
+
+
 def test_keys_sent_again_are_remembered_until_their_last_sender_is_forgotten():
     remembered = recent_spans.RecentSpans(None, max_keys=2)
-    remembered.add({"t/1", "t/2"}, datetime(2026, 5, 4, 8, 1))
-    remembered.add({"t/2", "t/3"}, datetime(2026, 5, 4, 8, 2))   # t/2 resent; the first group forgotten
-    later = pa.table({"trace_id": ["t"], "span_id": ["2"]})
+    remembered.add(set(recent_spans.span_keys(_ids("1", "2"))), datetime(2026, 5, 4, 8, 1))
+    # 2 sent again: the first group is forgotten, 2 is not
+    remembered.add(set(recent_spans.span_keys(_ids("2", "3"))), datetime(2026, 5, 4, 8, 2))
     assert remembered.after == datetime(2026, 5, 4, 8, 1)
-    assert remembered.new_keys(later, datetime(2026, 5, 4, 8, 3)) is None
-    assert remembered.new_keys(pa.table({"trace_id": ["t"], "span_id": ["4"]}), datetime(2026, 5, 4, 8, 3)) == {"t/4"}
+    assert remembered.new_keys(_ids("2"), datetime(2026, 5, 4, 8, 3)) is None
+    assert remembered.new_keys(_ids("4"), datetime(2026, 5, 4, 8, 3)) == set(recent_spans.span_keys(_ids("4")))
+    assert remembered.new_keys(_ids("4", "4"), datetime(2026, 5, 4, 8, 3)) is None   # repeated in the group
