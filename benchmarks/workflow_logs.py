@@ -17,11 +17,18 @@ and XES against pm4py's readers, measured in the same run.
    one run (`uv run --with r4pm --with polars`); where that fails the output says so and the run
    goes on.
 
+3. With --large-store PATH: a small file (--small-rows, default 100) into a copy of the store at
+   PATH (say a 1M-order one; the original is never written), records only: new events, then
+   the same file again (every record a duplicate). What a load costs there should follow the
+   file, not the store; the derived tables' catch-up is not timed here. A store of an earlier
+   schema version is upgraded when opened (its derived tables made again), which takes long.
+
 Every figure comes from a fresh child process (imports done before the clock starts), so one
 run's peak memory (resident set size, ru_maxrss) does not hide the next. Wall seconds are noisy
 on a shared machine: the load average is printed, and so are CPU seconds and ratios.
 
-    .venv/bin/python benchmarks/workflow_logs.py [--rows N] [--xes PATH] [--no-xes] [--no-r4pm]
+    .venv/bin/python benchmarks/workflow_logs.py [--rows N (0: none)] [--xes PATH] [--no-xes] [--no-r4pm]
+                                                 [--large-store PATH [--small-rows N]]
 """
 
 from __future__ import annotations
@@ -97,25 +104,25 @@ qualifier = "bills"
 COLUMNS = ["change_no", "tcode", "changed_on", "plant", "user_name", "po_number", "invoice_no", "net_value", "curr"]
 
 
-def rows(n: int):
+def rows(n: int, first: int = 0):
     rnd = random.Random(7)
     codes = ["ME21N", "MIGO", "MIRO", "F110", "ME22N"]
-    for i in range(n):
+    for i in range(first, first + n):
         po = 4500000000 + i // 5
         yield [str(i + 1), codes[i % 5], f"{1 + i % 28:02d}.{1 + i % 12:02d}.2024 {i % 24:02d}:{i % 60:02d}:00",
                rnd.choice(["1010", "1020", "1030"]), f"USER{i % 97}", f"PO {po}",
                str(700000 + i // 5) if i % 5 == 2 else "", f"{rnd.random() * 10000:.2f}", "USD"]
 
 
-def generate(folder: Path, n: int) -> dict[str, tuple[Path, Path]]:
+def generate(folder: Path, n: int, first: int = 0) -> dict[str, tuple[Path, Path]]:
     out = {}
     csv_path, jsonl_path = folder / "erp.csv", folder / "erp.jsonl"
     with open(csv_path, "w", encoding="utf-8") as f:
         f.write(";".join(COLUMNS) + "\n")
-        for r in rows(n):
+        for r in rows(n, first):
             f.write(";".join(r) + "\n")
     with open(jsonl_path, "w", encoding="utf-8") as f:
-        for r in rows(n):
+        for r in rows(n, first):
             f.write(json.dumps(dict(zip(COLUMNS, r))) + "\n")
     for fmt, data in (("csv", csv_path), ("jsonl", jsonl_path)):
         m = folder / f"erp_{fmt}.toml"
@@ -154,6 +161,16 @@ def run(what: str, data: str, mapping: str | None, db: str) -> dict:
                 return sum(b.event.num_rows for b in reader(data, m) if b.event is not None)
             store = open_store(db)
             try:
+                if what == "small":    # records only, twice: new, then all duplicates
+                    figures = []
+                    for _ in range(2):
+                        start_one, cpu_one = time.perf_counter(), time.process_time()
+                        with store.load(data, "benchmark", derive=False) as load:
+                            for batch in reader(data, m):
+                                load.write(batch)
+                        figures.append(_figures(start_one, cpu_one, load.result.accepted))
+                    after["small"] = figures
+                    return 0
                 if what in ("records", "store"):   # the events committed; derived tables after, timed apart
                     with store.load(data, "benchmark", derive=False) as load:
                         for batch in batches():
@@ -167,6 +184,8 @@ def run(what: str, data: str, mapping: str | None, db: str) -> dict:
     after: dict = {}
     start, cpu = time.perf_counter(), time.process_time()
     events = work()
+    if "small" in after:
+        return {"new": after["small"][0], "again": after["small"][1]}
     if "records" in after:
         done = time.perf_counter()
         return {**after["records"], "catch_up_seconds": done - start - after["records"]["seconds"],
@@ -222,6 +241,8 @@ def main() -> None:
     ap.add_argument("--xes", type=Path, default=BPI2019)
     ap.add_argument("--no-xes", action="store_true")
     ap.add_argument("--no-r4pm", action="store_true")
+    ap.add_argument("--large-store", type=Path, help="a store to load a small file into a copy of")
+    ap.add_argument("--small-rows", type=int, default=100)
     ap.add_argument("--child", nargs=2, metavar=("WHAT", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:      # one pm4py run in an environment that has r4pm (see measure_r4pm)
@@ -231,27 +252,53 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        t = time.perf_counter()
-        files = generate(folder, args.rows)
-        print(f"generated {args.rows:,} rows as CSV and JSONL in {time.perf_counter() - t:.1f} s\n")
-        print(HEADER)
-        ends = {}
-        for fmt, (data, mapping) in files.items():
-            for what, label in (("read", "reader alone"), ("records", "file -> events stored"),
-                                ("ingest", "file -> committed store")):
-                r = measure(what, data, mapping, folder / f"{fmt}-{what}.duckdb")
-                derived = f"   then derived tables {r['catch_up_seconds']:.2f} s" if what == "records" else ""
-                print(line(f"{fmt} {label}", r) + derived)
-                ends[fmt, what] = r
-        for (fmt, what), r in ends.items():
-            if what != "read":
-                rate = r["events"] / r["seconds"]
-                print(f"{fmt} {'events stored' if what == 'records' else 'end to end'}: "
-                      f"{rate / TARGET_EVENTS_PER_S:.2f}x the target of {TARGET_EVENTS_PER_S:,} events/s "
-                      f"({r['events'] / r['cpu']:,.0f} events per CPU second)")
+        if args.rows:
+            csv_and_jsonl(folder, args.rows)
         if not args.no_xes:
             xes(args.xes, folder, not args.no_r4pm)
+        if args.large_store:
+            into_large_store(args.large_store, args.small_rows, folder)
     print(f"\nload average at end {os.getloadavg()[0]:.1f}")
+
+
+def csv_and_jsonl(folder: Path, n: int) -> None:
+    t = time.perf_counter()
+    files = generate(folder, n)
+    print(f"generated {n:,} rows as CSV and JSONL in {time.perf_counter() - t:.1f} s\n")
+    print(HEADER)
+    ends = {}
+    for fmt, (data, mapping) in files.items():
+        for what, label in (("read", "reader alone"), ("records", "file -> events stored"),
+                            ("ingest", "file -> committed store")):
+            r = measure(what, data, mapping, folder / f"{fmt}-{what}.duckdb")
+            derived = f"   then derived tables {r['catch_up_seconds']:.2f} s" if what == "records" else ""
+            print(line(f"{fmt} {label}", r) + derived)
+            ends[fmt, what] = r
+    for (fmt, what), r in ends.items():
+        if what != "read":
+            rate = r["events"] / r["seconds"]
+            print(f"{fmt} {'events stored' if what == 'records' else 'end to end'}: "
+                  f"{rate / TARGET_EVENTS_PER_S:.2f}x the target of {TARGET_EVENTS_PER_S:,} events/s "
+                  f"({r['events'] / r['cpu']:,.0f} events per CPU second)")
+
+
+def into_large_store(path: Path, n: int, folder: Path) -> None:
+    if not path.is_file():
+        print(f"\nlarge store: {path} not found")
+        return
+    copy = folder / "large.duckdb"
+    t = time.perf_counter()
+    shutil.copyfile(path, copy)
+    small = folder / "small"
+    small.mkdir()
+    data, mapping = generate(small, n, first=10**12)["csv"]
+    print(f"\n{n:,} rows into a copy of {path.name} ({path.stat().st_size / 1e9:.1f} GB, copied in "
+          f"{time.perf_counter() - t:.0f} s), records only, load average {os.getloadavg()[0]:.1f}")
+    print(HEADER)
+    r = measure("small", data, mapping, copy)
+    print(line("small file, new events", r["new"]))
+    print(line("same file again (duplicates)", r["again"]))
+    copy.unlink()
 
 
 def xes(path: Path, folder: Path, with_r4pm: bool) -> None:
