@@ -8,9 +8,7 @@ import pyarrow as pa
 
 from models import vocabulary as v
 from models.documents import query
-
-# Named by a case's events but not followed when building a trail: every order names them.
-MASTER_DATA = [v.SUPPLIER, v.ITEM, v.CONTRACT]
+from models.queries import execute, indexed_table, table
 
 
 def _scope(facilities) -> list | None:
@@ -63,5 +61,17 @@ def case_trail(con, object_id: str) -> pa.Table:
     source_order): ts, source_order, event_id, activity, source_system, facility, actor,
     actor_kind, objects (of the trail it names), services, trace_ids, spans, first_span_start,
     last_span_end, error_spans. Spans naming a trail object but no stored event come as rows
-    with the span's event id and type."""
-    return query(con, "audit.case_trail", object_id=object_id, master_types=MASTER_DATA)
+    with the span's event id and type. Events are found by key in event_lookup (four short
+    queries, not one that reads every relation)."""
+    own = table(con, "audit.own_event_keys", object_id=object_id).column("event_key").to_pylist()
+    objects = indexed_table(con, "audit.trail_objects", {"keys": own},
+                            object_id=object_id).column("object_id").to_pylist()
+    keys = table(con, "audit.trail_event_keys", objects=objects, own_keys=own).column("event_key").to_pylist()
+    return indexed_table(con, "audit.case_trail", {"keys": keys}, objects=objects)
+
+
+def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
+    """Keep event_lookup for the events and relations the loads with batch ids in [first_batch,
+    last_batch] brought (None: all), inside the caller's transaction (models/store.py)."""
+    for step in ("refresh_lookup", "refresh_forget_lookup", "refresh_keep_lookup", "refresh_lookup_done"):
+        execute(con, f"audit.{step}", first=first_batch, last=last_batch)

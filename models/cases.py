@@ -15,5 +15,7 @@ CASE_TYPES = (v.INVOICE, v.PURCHASE_ORDER, v.REQUISITION, v.PAYMENT, v.SUPPLIER,
 def find(con, text: str, types: tuple[str, ...] | None = CASE_TYPES, limit: int = 50) -> pa.Table:
     """Objects whose id contains `text` (any case), or that a person named `text` acted on:
     object_id, object_type, matched_on, events, first_event, last_event."""
-    return table(con, "cases.find", text=text.strip(), service=v.SERVICE,
+    text = text.strip()
+    people = table(con, "cases.people", text=text, service=v.SERVICE).column("actor").to_pylist()
+    return table(con, "cases.find", text=text, people=people, service=v.SERVICE,
                  types=list(types) if types else None, limit=limit)

@@ -1,9 +1,23 @@
-"""The values a viewer can filter by, read from the store."""
+"""The values a viewer can filter by, read from the store: facilities, suppliers and the period
+from small tables kept at load (`refresh`: dimension_value, event_daily), departments and
+categories from the documents."""
 
 from __future__ import annotations
 
 from models import vocabulary as v
-from models.queries import table
+from models.queries import execute, table
+
+REFRESH_STEPS = ("refresh_facilities", "refresh_touched_suppliers", "refresh_forget_suppliers",
+                 "refresh_suppliers", "refresh_suppliers_done", "refresh_forget_daily",
+                 "refresh_daily")
+
+
+def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
+    """Keep dimension_value and event_daily for the loads with batch ids in [first_batch,
+    last_batch] (None: every load), inside the caller's transaction (models/store.py)."""
+    for step in REFRESH_STEPS:
+        execute(con, f"dimensions.{step}", first=first_batch, last=last_batch,
+                supplier_type=v.SUPPLIER, outlier_flag=v.TIMESTAMP_OUTLIER)
 
 
 def facilities(con) -> list[str]:
@@ -22,7 +36,7 @@ def departments(con) -> list[str]:
 
 def period(con) -> tuple:
     """First and last day with events, leaving out timestamps flagged as outliers."""
-    row = table(con, "dimensions.period", outlier_flag=v.TIMESTAMP_OUTLIER).to_pylist()[0]
+    row = table(con, "dimensions.period").to_pylist()[0]
     return row["first_day"], row["last_day"]
 
 

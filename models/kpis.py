@@ -26,7 +26,7 @@ from models import vocabulary as v
 from models.documents import BILL_ONLY, query
 from models.filters import ALL, Filters
 from models.match import AP_VERDICTS, MATCHED
-from models.queries import bind, composed, execute
+from models.queries import bind, composed, execute, indexed_table
 
 GROUPS = ("facility", "supplier", "department", "category")
 PERIODS = ("day", "week", "month", "quarter")
@@ -130,7 +130,7 @@ NAMES = {
     "flag_exception": v.FLAG_MATCH_EXCEPTION, "resolve_exception": v.RESOLVE_EXCEPTION,
     "block_invoice": v.BLOCK_INVOICE, "release_block": v.RELEASE_INVOICE_BLOCK,
     "create_supplier": v.CREATE_SUPPLIER, "complete_onboarding": v.COMPLETE_SUPPLIER_ONBOARDING,
-    "outlier_flag": v.TIMESTAMP_OUTLIER, "ap_matched": AP_MATCHED, "bill_only": BILL_ONLY,
+    "ap_matched": AP_MATCHED, "bill_only": BILL_ONLY,
     "early_days": EARLY_DAYS,
 }
 
@@ -152,12 +152,12 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
     chosen = [BY_ID[i] for i in _known(ids)] if ids is not None else list(REGISTRY)
     wanted = [k.id for k in chosen]
     params = {**NAMES, **filters.params(), "as_of": as_of, "by": by, "period": period,
-              "kpis": wanted, "aggs": [k.agg for k in chosen],
+              "kpis": wanted,
               "dims_by": [k.id for k in chosen if by is None or by in k.dims] or [""],
               **{f"dims_{d}": [k.id for k in REGISTRY if d in k.dims] for d in GROUPS},
               **_audit_facts(con, wanted)}
-    q = composed("kpis.measure", facts="\nUNION ALL ".join(
-        f"SELECT '{i}' AS kpi, * FROM {i} AS f({FACT_COLUMNS})" for i in wanted))
+    q = composed("kpis.measure", inlined=("inv_fact",), facts="\nUNION ALL ".join(
+        f"SELECT '{k.id}' AS kpi, '{k.agg}' AS agg, * FROM {k.id} AS f({FACT_COLUMNS})" for k in chosen))
     measured = con.sql(q, params=bind(q, params)).to_arrow_table()
     if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
         present = set(measured.column("kpi").to_pylist())
@@ -302,7 +302,7 @@ def reporting_day(con, filters: Filters = ALL) -> date | None:
 
 def last_event_day(con) -> date:
     """The day of the last event in the store (timestamp outliers left out)."""
-    return query(con, "kpis.now_ts", as_of=None, outlier_flag=v.TIMESTAMP_OUTLIER).column(0)[0].as_py().date()
+    return query(con, "kpis.now_ts", as_of=None).column(0)[0].as_py().date()
 
 
 # -- keeping invoice_traceability -----------------------------------------------------------------
@@ -316,17 +316,25 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
         execute(con, f"kpis.{block}", invoice=v.INVOICE, first=first_batch, last=last_batch)
 
 
-# -- inputs from the audit controls ---------------------------------------------------------------
+# -- inputs looked up before the KPI query ---------------------------------------------------------
 def _audit_facts(con, wanted: list[str]) -> dict:
     """The audit findings two KPIs count (kept in control_findings with the controls' default
-    settings, which the KPI formulas name), as id lists bound into the KPI query."""
-    facts = {"duplicates": [], "originals": [], "after_the_fact": []}
+    settings, which the KPI formulas name), and the suppliers' onboarding steps, as lists bound
+    into the KPI query."""
+    facts = {"duplicates": [], "originals": [], "after_the_fact": [], "onboarded_suppliers": [],
+             "created_ats": [], "onboarded_ats": []}
     if "duplicate_payments" in wanted:
         pairs = query(con, "kpis.duplicate_pairs")
         facts["duplicates"] = pairs.column("invoice_id").to_pylist()
         facts["originals"] = pairs.column("original_invoice_id").to_pylist()
     if "after_the_fact_rate" in wanted:
         facts["after_the_fact"] = query(con, "kpis.after_the_fact_orders").column("po_id").to_pylist()
+    if "supplier_onboarding" in wanted:    # supplier events found by key, not by reading every relation
+        keys = query(con, "kpis.onboarding_event_keys", **NAMES).column("event_key").to_pylist()
+        steps = indexed_table(con, "kpis.onboarding_steps", {"keys": keys}, **NAMES)
+        facts["onboarded_suppliers"] = steps.column("supplier").to_pylist()
+        facts["created_ats"] = steps.column("created_at").to_pylist()
+        facts["onboarded_ats"] = steps.column("onboarded_at").to_pylist()
     return facts
 
 

@@ -5,10 +5,12 @@ are those related to it in event_object, in the order ts, source_order, event_id
 next activity and each case's variant are derived once per load (`refresh`, tables case_event and
 case_variant), so the questions below are plain aggregates over them.
 
+Master data (suppliers, items, contracts: vocabulary.MASTER_DATA) are no case notion.
+
 Every question takes the shared `Filters` (keyword `filters`) and, as a shortcut, `facilities`
-(which, when given, replaces the filters' facilities). Facilities apply at the event: events of
-other facilities are left out and each case is what remains of it (as if the log had been
-filtered by facility first). The period (start, end days) selects the cases whose first event
+(which, when given, replaces the filters' facilities). A case whose events name one facility
+(events naming none go with it) is that facility's, whole; a case whose events name several
+keeps those of the facilities in scope (as if the log had been filtered by facility first). The period (start, end days) selects the cases whose first event
 lies in it, whole. Suppliers, categories and departments do not apply to the case flow.
 """
 
@@ -18,27 +20,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.filters import ALL, Filters
-from models.queries import composed_table as _table, sql
+from models import vocabulary as v
+from models.queries import composed_table as _table, execute, scalar
 
 
 def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive case_event and case_variant for the objects the loads with batch ids in
     [first_batch, last_batch] touched, inside the caller's transaction (models/store.py)."""
-    con.execute(sql("mining.refresh_touched"), {"first": first_batch, "last": last_batch})
-    touched = con.execute(sql("mining.refresh_touched_count")).fetchall()[0][0]
+    execute(con, "mining.refresh_touched", first=first_batch, last=last_batch)
+    touched = scalar(con, "mining.refresh_touched_count")
     blocks = ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants")
     for block in blocks if touched else ():     # a load of spans only touches no case
-        con.execute(sql(f"mining.{block}"))
-    con.execute(sql("mining.refresh_done"))
+        execute(con, f"mining.{block}", master_types=list(v.MASTER_DATA))
+    execute(con, "mining.refresh_done")
 
 
 def rebuild(con) -> None:
     """Derive case_event and case_variant afresh for every object (after the derivation changed,
     or for a store loaded before these tables existed)."""
-    con.execute(sql("mining.rebuild_touched"))
+    execute(con, "mining.rebuild_touched")
     for block in ("refresh_forget_events", "refresh_forget_variants", "refresh_events",
                   "refresh_variants", "refresh_done"):
-        con.execute(sql(f"mining.{block}"))
+        execute(con, f"mining.{block}", master_types=list(v.MASTER_DATA))
 
 
 def object_types(con, facilities: list[str] | None = None, *, filters: Filters = ALL) -> pa.Table:

@@ -51,17 +51,33 @@ def scalar(con, name: str, **params):
     return con.sql(query, params=bind(query, params)).fetchall()[0][0]
 
 
+def indexed_table(con, name: str, keys: dict[str, list[int]], **params):
+    """`table` for a block that looks rows up through an index: each `IN (SELECT
+    unnest($<name>::UBIGINT[]))` of a name in `keys` is written as a list of constants, the only
+    form DuckDB answers from an ART index (given as a parameter, it reads the whole table). The
+    keys are integers the store computed (hash(event_id)), so no text of a source reaches the SQL."""
+    query = sql(name)
+    for key, values in keys.items():
+        pattern = f"IN (SELECT unnest(${key}::UBIGINT[]))"
+        if pattern not in query:
+            raise KeyError(f"{name} has no {pattern}")
+        query = query.replace(pattern, "IN (" + (", ".join(str(int(k)) for k in values) or "NULL") + ")")
+    return con.sql(query, params=bind(query, params)).to_arrow_table()
+
+
 def bind(query: str, params: dict) -> dict | None:
     """The parameters `query` names (DuckDB refuses others)."""
     used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", query)}
     return used or None
 
 
-def composed(name: str, **blocks: str) -> str:
+def composed(name: str, inlined: tuple[str, ...] = (), **blocks: str) -> str:
     """Block `name`'s SQL preceded, as WITH clauses, by the other blocks of its own file that it
     reads by name, each once, a block after those it reads: a filter or a derivation written
     once in a file and read by many of its blocks. `blocks` stand in for the file's blocks of
-    those names (a union of only the parts a call needs)."""
+    those names (a union of only the parts a call needs). DuckDB stores a clause read more than
+    once; those named in `inlined` are read in place instead (cheaper when each reader needs
+    a few of many columns)."""
     concern, _, block = name.partition(".")
     body = re.sub(r"^(\s*--[^\n]*\n)+", "", sql(name))     # leading comments
     available = {b: text for b, text in {**_blocks(concern), **blocks}.items() if b != block}
@@ -78,7 +94,8 @@ def composed(name: str, **blocks: str) -> str:
     visit(body, (block,))
     if not ordered:
         return body
-    ctes = ",\n".join(f"{k} AS (\n{available[k]}\n)" for k in ordered)
+    ctes = ",\n".join(f"{k} AS {'NOT MATERIALIZED ' if k in inlined else ''}(\n{available[k]}\n)"
+                       for k in ordered)
     if re.match(r"\s*WITH\b", body, re.IGNORECASE):
         return f"WITH {ctes},\n{body.lstrip()[4:]}"
     return f"WITH {ctes}\n{body}"

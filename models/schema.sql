@@ -118,7 +118,8 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 -- never written by collectors. A case is one object of a type; its events are those related to
 -- it in event_object (OCEL flattening: an event related to two objects is in both cases).
 
--- A case's events in order (ts, source_order, event_id). key: case_id, position
+-- A case's events in order (ts, source_order, event_id); master data (vocabulary.MASTER_DATA)
+-- is no case notion. key: case_id, position
 CREATE TABLE IF NOT EXISTS case_event (
     object_type    VARCHAR NOT NULL,
     case_id        VARCHAR NOT NULL,    -- object_id
@@ -129,7 +130,8 @@ CREATE TABLE IF NOT EXISTS case_event (
     facility       VARCHAR,
     next_activity  VARCHAR,             -- NULL on the case's last event
     next_ts        TIMESTAMP,
-    case_facility  VARCHAR,             -- the one facility of all the case's events, else NULL
+    case_facility  VARCHAR,             -- the one facility its events name (those naming none
+                                        -- don't count), else NULL
     case_start     TIMESTAMP NOT NULL   -- ts of the case's first event (period filters select cases by it)
 );
 
@@ -250,7 +252,9 @@ CREATE TABLE IF NOT EXISTS invoices (
     touches                  BIGINT NOT NULL,   -- events by a person from receipt to approval, approval left out
     discount_pct             DOUBLE,    -- payment terms "2/10 Net 30": 2, 10, 30
     discount_days            INTEGER,
-    net_days                 INTEGER
+    net_days                 INTEGER,
+    contract_lines           BIGINT NOT NULL,   -- its priced lines of order lines under a GPO contract
+    compliant_lines          BIGINT NOT NULL    -- of those, priced at or below the contract price
 );
 
 -- Match exceptions: the exception object a Flag Match Exception names (else the invoice), its
@@ -319,3 +323,50 @@ CREATE TABLE IF NOT EXISTS case_coverage (
     carried             BOOLEAN NOT NULL,    -- a span carried at least one of its events
     carried_facilities  VARCHAR[] NOT NULL   -- of its events a span carried
 );
+
+-- The values the filter bar offers: the facilities of the events, and the suppliers with their
+-- current names (the latest `name` change, else the name first seen), kept by models/dimensions.py
+-- `refresh` for the events and suppliers the loads touched, so no page scans object_change for
+-- them. key: dimension, value
+CREATE TABLE IF NOT EXISTS dimension_value (
+    dimension  VARCHAR NOT NULL,        -- facility | supplier
+    value      VARCHAR NOT NULL,
+    label      VARCHAR NOT NULL         -- what the filter shows
+);
+
+-- Events per day, facility, source system and activity, per load: Data health's counts, the
+-- period filter's bounds and the moment "now" means for states (open exceptions, blocks) read
+-- these rows, not every event. Kept by models/dimensions.py `refresh`.
+-- key: batch_id, day, facility, source_system, activity, outlier
+CREATE TABLE IF NOT EXISTS event_daily (
+    batch_id       VARCHAR NOT NULL,
+    day            DATE NOT NULL,
+    facility       VARCHAR,
+    source_system  VARCHAR NOT NULL,
+    activity       VARCHAR NOT NULL,
+    outlier        BOOLEAN NOT NULL,    -- ts flagged as a timestamp outlier
+    events         BIGINT NOT NULL,
+    first_ts       TIMESTAMP NOT NULL,
+    last_ts        TIMESTAMP NOT NULL
+);
+
+-- Each event by its id, for point lookups (a case's trail, who onboarded a supplier): what a trail
+-- shows of the event and every object it names. Keyed by hash(event_id) under an ART index, read
+-- with constant key lists (the only lookups DuckDB answers from an index): zone maps keep eight
+-- bytes of a string and event ids share longer prefixes ("procurement:…"), so finding twenty
+-- events by id would otherwise read every event. Kept by models/audit.py `refresh` for the events
+-- and relations the loads brought; a relation stored before its event waits here without the
+-- event's details (NULL) until the event comes. key: event_id
+CREATE TABLE IF NOT EXISTS event_lookup (
+    event_key      UBIGINT NOT NULL,    -- hash(event_id)
+    event_id       VARCHAR NOT NULL,
+    activity       VARCHAR,
+    ts             TIMESTAMP,
+    source_system  VARCHAR,
+    facility       VARCHAR,
+    actor          VARCHAR,
+    actor_kind     VARCHAR,
+    source_order   BIGINT,
+    objects        VARCHAR[] NOT NULL   -- every object it names (event_object), sorted
+);
+CREATE INDEX IF NOT EXISTS event_lookup_key ON event_lookup (event_key);

@@ -27,14 +27,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models import controls, documents, health, kpis, mining, sync_lag
+from models import audit, controls, dimensions, documents, health, kpis, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import bind, scalar, sql
 from models.recent_spans import RecentSpans, span_keys
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
-UPGRADABLE_FROM = (1,)
+UPGRADABLE_FROM = (1, 2)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -54,6 +54,8 @@ REFRESHES = (
     kpis.refresh,       # invoice_traceability for the invoice cases touched (reads case_event, sync_hop)
     controls.refresh,   # control_findings for the invoices documents.refresh re-derived
     health.refresh,     # span_p2p, case_coverage for the spans and cases touched (reads case_event, sync_hop)
+    dimensions.refresh, # dimension_value, event_daily for the events and suppliers touched
+    audit.refresh,      # event_lookup for the events and relations the loads brought
 )
 
 

@@ -61,6 +61,10 @@ OBJECT_TYPES = (
     REQUISITION, PURCHASE_ORDER, PO_LINE, GOODS_RECEIPT, INVOICE, INVOICE_LINE,
     PAYMENT, SUPPLIER, ITEM, CONTRACT, EXCEPTION,
 )
+# Master data: every order names them, so one supplier's "case" would be a million events of
+# unrelated purchases. They are not case notions (no case_event rows) and a case's trail names
+# them without following them.
+MASTER_DATA = (SUPPLIER, ITEM, CONTRACT)
 
 # -- Source systems of a hospital network -------------------------------------------------------
 PROCUREMENT = "procurement"        # clinical procurement platform (requisitions, catalogue)

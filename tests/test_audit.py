@@ -3,7 +3,7 @@ network found (exact id sets where the manifest lists them)."""
 
 import pytest
 
-from models import audit
+from models import audit, cases
 from models import vocabulary as v
 from p2p_fixtures import Hand, invoice, order, receipt
 
@@ -122,3 +122,16 @@ def test_case_trail_of_a_simulated_order_carries_its_spans(simulated):
     carried = [r for r in trail if r["spans"]]
     assert carried and all(r["services"] for r in carried)
     assert any(r["activity"] == v.APPROVE_PURCHASE_ORDER and r["spans"] for r in trail)
+
+
+def test_find_a_case_by_part_of_its_id_or_by_a_person(hand):
+    by_id = cases.find(hand, "po-3").to_pylist()
+    assert [(r["object_id"], r["object_type"], r["matched_on"]) for r in by_id] == [("PO-3", v.PURCHASE_ORDER, "id")]
+    trail = audit.case_trail(hand, "PO-3").to_pylist()
+    po_events = [r for r in trail if "PO-3" in r["objects"]]
+    assert (by_id[0]["events"], by_id[0]["first_event"], by_id[0]["last_event"]) == (
+        len(po_events), po_events[0]["ts"], po_events[-1]["ts"])
+    by_person = cases.find(hand, "ALICE").to_pylist()     # user names match in any case
+    assert {r["matched_on"] for r in by_person} == {"person alice"}
+    assert {"INV-A", "PO-1"} <= {r["object_id"] for r in by_person}
+    assert cases.find(hand, "nobody-by-that-name").num_rows == 0

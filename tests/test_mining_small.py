@@ -18,11 +18,11 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from models import mining
+from models import audit, mining
 from models.batches import Batch
 from models.store import open_store
 from models.vocabulary import (APPROVE_INVOICE as A, CREATE_PURCHASE_ORDER as C, INVOICE, MATCH_INVOICE as M,
-                               POST_INVOICE as P, PURCHASE_ORDER, RECEIVE_INVOICE as R)
+                               POST_INVOICE as P, PURCHASE_ORDER, RECEIVE_INVOICE as R, SUPPLIER)
 
 H = 3600.0
 # event_id, activity, day, hour, minute, source_order, facility, related objects
@@ -195,6 +195,10 @@ def test_loads_that_bring_a_relation_then_its_event_then_an_object_keep_cases_cu
     assert _variants(mining.variants(con, INVOICE)) == INVOICE_VARIANTS
     assert _edges(mining.dfg(con, INVOICE)) == INVOICE_EDGES
 
+    trail = audit.case_trail(con, "INV-2").to_pylist()      # the late relation found by its event
+    assert [r["event_id"] for r in trail] == ["erp:1", "ap:3", "ap:4", "ap:6", "erp:6", "erp:11"]
+    assert trail[-1]["objects"] == ["INV-2"] and trail[-2]["objects"] == ["INV-2", "PO-1"]
+
     store.ingest([_batch()], source="again", kind="state_log")   # nothing new: nothing changes
     assert con.sql("SELECT count(*) FROM case_event").fetchall() == [(16,)]
     assert con.sql("SELECT count(*) FROM case_variant").fetchall() == [(5,)]
@@ -237,3 +241,27 @@ def test_filters_select_cases_by_the_day_of_their_first_event_and_scope_faciliti
         {"object_type": INVOICE, "cases": 1, "events": 4, "variants": 1}]
     # `facilities` replaces the filters' facilities
     assert mining.end_activities(con, INVOICE, ["F2"], filters=second_day) == {R: 1}
+
+
+def test_events_naming_no_facility_stay_with_their_case_and_master_data_is_no_case():
+    # INV-9: received in the supplier portal (no facility), matched and approved in F1; both the
+    # invoice's events name the supplier, whose "case" would be every order's history.
+    events = [("portal:1", R, 2, 9, 0, 1, None, ["INV-9", "SUP-1"]),
+              ("ap:91", M, 2, 10, 0, 2, "F1", ["INV-9", "SUP-1"]),
+              ("ap:92", A, 2, 11, 0, 3, "F1", ["INV-9"])]
+    store = open_store(":memory:")
+    con = store.cursor()
+    store.ingest([Batch(
+        event=pa.table({"event_id": [e[0] for e in events], "activity": [e[1] for e in events],
+                        "ts": pa.array([datetime(2026, 3, e[2], e[3], e[4]) for e in events], pa.timestamp("us")),
+                        "source_system": [e[0].split(":")[0] for e in events],
+                        "source_order": pa.array([e[5] for e in events], pa.int64()),
+                        "facility": pa.array([e[6] for e in events], pa.string())}),
+        object=pa.table({"object_id": ["INV-9", "SUP-1"], "object_type": [INVOICE, SUPPLIER]}),
+        event_object=pa.table({"event_id": [e[0] for e in events for _ in e[7]],
+                               "object_id": [o for e in events for o in e[7]]}))],
+        source="portal", kind="state_log")
+    assert _variants(mining.variants(con, INVOICE, ["F1"])) == {(R, M, A): (1, 1.0, 2 * H, 2 * H)}
+    assert mining.variants(con, INVOICE, ["F2"]).num_rows == 0
+    assert [t["object_type"] for t in mining.object_types(con).to_pylist()] == [INVOICE]
+    store.close()

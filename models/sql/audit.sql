@@ -161,35 +161,46 @@ WHERE p.amount >= $min_amount
   AND ($facilities IS NULL OR list_contains($facilities, x.facility))
 ORDER BY p.amount DESC, x.payment_id;
 
+-- name: own_event_keys
+-- The case's own events (case_event is sorted by case); master data has no case_event rows, so a
+-- supplier's, item's or contract's come from event_object (every order names them: a long read).
+SELECT hash(event_id) AS event_key FROM case_event WHERE case_id = $object_id
+UNION ALL
+SELECT hash(event_id) FROM event_object
+WHERE object_id = $object_id AND NOT EXISTS (SELECT 1 FROM case_event WHERE case_id = $object_id);
+
+-- name: trail_objects
+-- The trail's objects: the case and the objects one hop from it — those its events name ($keys:
+-- its events' keys) and O2O links either way. Master data (no case_event rows) is named but not
+-- followed.
+WITH hop AS (
+    SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
+    UNION
+    SELECT CASE WHEN source_id = $object_id THEN target_id ELSE source_id END   -- one pass, both ways
+    FROM object_object WHERE source_id = $object_id OR target_id = $object_id
+)
+SELECT $object_id AS object_id
+UNION
+SELECT DISTINCT case_id FROM case_event SEMI JOIN hop ON hop.object_id = case_event.case_id;
+
+-- name: trail_event_keys
+SELECT DISTINCT hash(event_id) AS event_key FROM case_event
+WHERE case_id IN (SELECT unnest($objects::VARCHAR[]))
+UNION
+SELECT unnest($own_keys::UBIGINT[]);
+
 -- name: case_trail
--- Every event of a case and of the objects one hop from it (objects its events name, and O2O
--- links either way; master data — $master_types — is named but not followed), in order, with the
--- spans that carried each event (p2p.event.id) and, as rows of their own, spans that name one of
--- the objects (p2p.object.id) but no event of the trail.
-WITH own AS MATERIALIZED (      -- the case's own events: one pass over event_object's object ids
-    SELECT event_id FROM event_object WHERE object_id = $object_id
+-- Every event of the trail ($keys, from trail_event_keys), in order, with the trail's objects
+-- ($objects) it names and the spans that carried it (p2p.event.id); and, as rows of their own,
+-- spans that name one of the trail's objects (p2p.object.id) but no event of the trail.
+WITH ev AS MATERIALIZED (
+    SELECT * FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[])) AND activity IS NOT NULL
 ),
-hop AS (
-    SELECT $object_id AS object_id
-    UNION
-    SELECT r.object_id FROM event_object r SEMI JOIN own ON own.event_id = r.event_id
-    UNION
-    SELECT target_id FROM object_object WHERE source_id = $object_id
-    UNION
-    SELECT source_id FROM object_object WHERE target_id = $object_id
-),
-objs AS MATERIALIZED (
-    SELECT h.object_id FROM hop h LEFT JOIN object o ON o.object_id = h.object_id
-    WHERE h.object_id = $object_id OR o.object_type IS NULL OR NOT list_contains($master_types, o.object_type)
-),
-ev AS MATERIALIZED (   -- each trail event once, with the trail objects it names
-    SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.source_order) AS source_order,
-           any_value(e.activity) AS activity, any_value(e.source_system) AS source_system,
-           any_value(e.facility) AS facility, any_value(e.actor) AS actor,
-           any_value(e.actor_kind) AS actor_kind,
-           list(DISTINCT r.object_id ORDER BY r.object_id) AS objects
-    FROM event_object r SEMI JOIN objs ON objs.object_id = r.object_id
-    JOIN event e ON e.event_id = r.event_id
+objs AS (SELECT unnest($objects::VARCHAR[]) AS object_id),
+named AS (
+    SELECT e.event_id, list(e.object_id ORDER BY e.object_id) AS objects
+    FROM (SELECT event_id, unnest(objects) AS object_id FROM ev) e
+    SEMI JOIN objs o ON o.object_id = e.object_id
     GROUP BY e.event_id
 ),
 sp AS (      -- span_p2p: the spans' p2p.* keys, kept at load (no JSON parsed here)
@@ -210,9 +221,10 @@ carried AS (
     FROM sp GROUP BY ALL
 )
 SELECT e.ts, e.source_order, e.event_id, e.activity, e.source_system, e.facility, e.actor,
-       e.actor_kind, e.objects, c.services, c.trace_ids, coalesce(c.spans, 0) AS spans,
+       e.actor_kind, n.objects, c.services, c.trace_ids, coalesce(c.spans, 0) AS spans,
        c.first_span_start, c.last_span_end, coalesce(c.error_spans, 0) AS error_spans
 FROM ev e
+LEFT JOIN named n ON n.event_id = e.event_id
 LEFT JOIN carried c ON c.span_event = e.event_id
 UNION ALL
 SELECT c.first_span_start, NULL, c.span_event, c.event_type, NULL, NULL, NULL, NULL,
@@ -221,3 +233,45 @@ SELECT c.first_span_start, NULL, c.span_event, c.event_type, NULL, NULL, NULL, N
 FROM carried c
 WHERE c.span_event IS NULL OR c.span_event NOT IN (SELECT event_id FROM ev)
 ORDER BY 1, 2 NULLS LAST, 3;
+
+
+-- name: refresh_lookup
+-- The events the loads with batch ids in [$first, $last] (NULL: all) brought or related anew,
+-- each with every object it names: those it named before (relations are only ever added) and
+-- the loads' new ones.
+CREATE OR REPLACE TEMP TABLE lookup_new AS
+WITH rel AS (
+    SELECT event_id, list(object_id) AS objects FROM event_object
+    WHERE $first IS NULL OR batch_id BETWEEN $first AND $last
+    GROUP BY event_id
+),
+fresh AS (
+    SELECT event_id, activity, ts, source_system, facility, actor, actor_kind, source_order
+    FROM event WHERE $first IS NULL OR batch_id BETWEEN $first AND $last
+),
+kept AS (
+    SELECT * FROM event_lookup
+    WHERE event_key IN (SELECT hash(event_id) FROM rel UNION SELECT hash(event_id) FROM fresh)
+),
+ids AS (SELECT event_id FROM rel UNION SELECT event_id FROM fresh)
+SELECT hash(i.event_id) AS event_key, i.event_id,
+       coalesce(f.activity, k.activity) AS activity, coalesce(f.ts, k.ts) AS ts,
+       coalesce(f.source_system, k.source_system) AS source_system,
+       coalesce(f.facility, k.facility) AS facility, coalesce(f.actor, k.actor) AS actor,
+       coalesce(f.actor_kind, k.actor_kind) AS actor_kind,
+       coalesce(f.source_order, k.source_order) AS source_order,
+       list_sort(list_distinct(coalesce(k.objects, []) || coalesce(r.objects, []))) AS objects
+FROM ids i
+LEFT JOIN fresh f ON f.event_id = i.event_id
+LEFT JOIN kept k ON k.event_id = i.event_id
+LEFT JOIN rel r ON r.event_id = i.event_id;
+
+-- name: refresh_forget_lookup
+DELETE FROM event_lookup l USING lookup_new n WHERE l.event_key = n.event_key AND l.event_id = n.event_id;
+
+-- name: refresh_keep_lookup
+-- Sorted by key, so a load's rows sit together by key as well as under the index.
+INSERT INTO event_lookup BY NAME SELECT * FROM lookup_new ORDER BY event_key;
+
+-- name: refresh_lookup_done
+DROP TABLE IF EXISTS lookup_new;

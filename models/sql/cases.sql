@@ -1,5 +1,10 @@
 -- Finding a case: objects by id (as any system writes it, canonicalised or not) or by a person
--- who acted on them.
+-- who acted on them. Counts and times come from case_variant (master data, no case, has none).
+
+-- name: people
+-- The people whose user name is $text in any case (no service accounts). Asked first, so `find`
+-- reads the objects of a person's events only when there is such a person.
+SELECT DISTINCT actor FROM event_lookup WHERE actor ILIKE $text AND actor_kind IS DISTINCT FROM $service;
 
 -- name: find
 WITH hits AS (
@@ -7,19 +12,18 @@ WITH hits AS (
     FROM object o
     WHERE o.object_id ILIKE '%' || $text || '%'
     UNION ALL
-    SELECT eo.object_id, o.object_type, 'person ' || any_value(e.actor) AS matched_on
-    FROM event e
-    JOIN event_object eo USING (event_id)
-    JOIN object o ON o.object_id = eo.object_id
-    WHERE e.actor ILIKE $text AND e.actor_kind IS DISTINCT FROM $service
-    GROUP BY eo.object_id, o.object_type
+    SELECT l.object_id, o.object_type, 'person ' || any_value(l.actor) AS matched_on
+    FROM (SELECT unnest(objects) AS object_id, actor FROM event_lookup   -- each event with its objects
+          WHERE actor IN (SELECT unnest($people::VARCHAR[])) AND actor_kind IS DISTINCT FROM $service) l
+    JOIN object o ON o.object_id = l.object_id
+    GROUP BY l.object_id, o.object_type
 )
 SELECT h.object_id, h.object_type, any_value(h.matched_on) AS matched_on,
-       count(DISTINCT eo.event_id) AS events, min(e.ts) AS first_event, max(e.ts) AS last_event
+       any_value(v.events) AS events, any_value(v.start_ts) AS first_event,
+       any_value(v.end_ts) AS last_event
 FROM hits h
-LEFT JOIN event_object eo ON eo.object_id = h.object_id
-LEFT JOIN event e ON e.event_id = eo.event_id
+LEFT JOIN case_variant v ON v.case_id = h.object_id
 WHERE $types IS NULL OR list_contains($types::VARCHAR[], h.object_type)
 GROUP BY h.object_id, h.object_type
-ORDER BY list_position($types::VARCHAR[], h.object_type) NULLS LAST, events DESC, h.object_id
+ORDER BY list_position($types::VARCHAR[], h.object_type) NULLS LAST, events DESC NULLS LAST, h.object_id
 LIMIT $limit;

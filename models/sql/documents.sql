@@ -287,6 +287,13 @@ terms AS (
                           ['pct', 'days', 'net']) AS t
     FROM state
 ),
+contract AS (   -- its lines of order lines under a GPO contract (invoice_lines, po_lines: derived just before)
+    SELECT il.invoice_id, count(*) AS contract_lines,
+           count(*) FILTER (WHERE round(il.unit_price - pl.contract_price, 2) <= 0) AS compliant_lines
+    FROM invoice_lines il JOIN po_lines pl ON pl.po_line_id = il.po_line_id
+    WHERE il.invoice_id IN (SELECT object_id FROM inv) AND pl.contract_price > 0 AND il.unit_price IS NOT NULL
+    GROUP BY il.invoice_id
+),
 po_department AS (
     SELECT po_id, any_value(department) AS department, any_value(supplier_id) AS supplier_id,
            any_value(facility) AS facility, any_value(flow) AS flow,
@@ -333,13 +340,16 @@ SELECT s.object_id                                            AS invoice_id,
        coalesce(t.touches, 0)                                 AS touches,
        TRY_CAST(nullif(tm.t.pct, '') AS DOUBLE)               AS discount_pct,
        TRY_CAST(nullif(tm.t.days, '') AS INTEGER)             AS discount_days,
-       TRY_CAST(nullif(tm.t.net, '') AS INTEGER)              AS net_days
+       TRY_CAST(nullif(tm.t.net, '') AS INTEGER)              AS net_days,
+       coalesce(c.contract_lines, 0)                          AS contract_lines,
+       coalesce(c.compliant_lines, 0)                         AS compliant_lines
 FROM state s
 LEFT JOIN terms tm       ON tm.object_id = s.object_id
 LEFT JOIN ev             ON ev.invoice_id = s.object_id
 LEFT JOIN touch t        ON t.invoice_id = s.object_id
 LEFT JOIN link k         ON k.invoice_id = s.object_id
 LEFT JOIN po_department p ON p.po_id = k.po_id
+LEFT JOIN contract c     ON c.invoice_id = s.object_id
 
 -- name: derive_match_exceptions
 -- One row per match exception: the exception object its Flag Match Exception names (else the
@@ -425,6 +435,9 @@ inv_via AS (    -- invoices read these: their order (through its lines) and a su
 ),
 inv AS (
     SELECT object_id FROM document_touched WHERE object_type = $invoice
+    UNION
+    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a     -- its lines' prices changed
+    WHERE t.object_type = $invoice_line
     UNION
     SELECT r.b FROM o2o r SEMI JOIN inv_via v ON v.object_id = r.a
     UNION

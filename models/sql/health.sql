@@ -13,15 +13,16 @@ SELECT
     (SELECT count(*) FROM ingest_batch)   AS batches;
 
 -- name: events_by_facility_system
+-- From event_daily (kept at load), not every event: the period filter selects whole days.
 SELECT coalesce(facility, '(none)')  AS facility,
        source_system,
-       count(*)                      AS events,
+       sum(events)::BIGINT           AS events,
        count(DISTINCT activity)      AS activities,
-       min(ts)                       AS first_event,
-       max(ts)                       AS last_event
-FROM event
+       min(first_ts)                 AS first_event,
+       max(last_ts)                  AS last_event
+FROM event_daily
 WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
-  AND ($start IS NULL OR ts >= $start::DATE) AND ($end IS NULL OR ts < $end::DATE + INTERVAL 1 DAY)
+  AND ($start IS NULL OR day >= $start::DATE) AND ($end IS NULL OR day <= $end::DATE)
 GROUP BY ALL
 ORDER BY facility, source_system;
 

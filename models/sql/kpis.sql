@@ -6,33 +6,30 @@
 -- and the events; activities and object types are bound from models/vocabulary.py.
 -- Category: the UNSPSC segment (first two digits) of the order's first line.
 -- $as_of: the moment "now" means for states (open exceptions, blocks, lost discounts); NULL is
--- the last event in the store that is not flagged as a timestamp outlier.
+-- the last event in the store that is not flagged as a timestamp outlier (event_daily, kept at load).
 
 -- name: now_ts
-SELECT coalesce($as_of::TIMESTAMP,
-                (SELECT max(ts) FROM event WHERE NOT list_contains(coalesce(flags, []), $outlier_flag))) AS as_of;
+SELECT coalesce($as_of::TIMESTAMP, (SELECT max(last_ts) FROM event_daily WHERE NOT outlier)) AS as_of;
 
 -- name: inv_fact
 -- One row per invoice (the invoices table: dimensions, amounts, dates, the moments of its steps,
 -- touches, terms), with what depends on $as_of: blocked_at, the latest Block Invoice by then
 -- that no Release Invoice Block by then followed.
-WITH held AS (
-    SELECT i.invoice_id,
-           list_max(list_filter(i.block_times, lambda t: t <= n.as_of))   AS blocked_at,
-           list_max(list_filter(i.release_times, lambda t: t <= n.as_of)) AS released_at
+SELECT invoice_id, po_id, facility, supplier_id AS supplier, department, category,
+       amount, invoice_date, due_date, flow, po_created_at, ap_exception_reason,
+       received_at, approved_at, paid_at, first_match, match_events,
+       exceptions, first_event_at,
+       CASE WHEN last_block IS NOT NULL AND (last_release IS NULL OR last_release < last_block)
+            THEN last_block END                                     AS blocked_at,
+       coalesce(hold_reason, ap_exception_reason)                  AS block_reason,
+       routed_to, routing_rule, touches, discount_pct, discount_days, net_days,
+       contract_lines, compliant_lines
+FROM (  -- no join: a block needs only the invoice's own lists (and a KPI that never asks pays nothing)
+    SELECT i.*,
+           list_max(list_filter(i.block_times, lambda t: t <= n.as_of))   AS last_block,
+           list_max(list_filter(i.release_times, lambda t: t <= n.as_of)) AS last_release
     FROM invoices i, now_ts n
-    WHERE i.block_times IS NOT NULL
-)
-SELECT i.invoice_id, i.po_id, i.facility, i.supplier_id AS supplier, i.department, i.category,
-       i.amount, i.invoice_date, i.due_date, i.flow, i.po_created_at, i.ap_exception_reason,
-       i.received_at, i.approved_at, i.paid_at, i.first_match, i.match_events,
-       i.exceptions, i.first_event_at,
-       CASE WHEN h.blocked_at IS NOT NULL AND (h.released_at IS NULL OR h.released_at < h.blocked_at)
-            THEN h.blocked_at END                                   AS blocked_at,
-       coalesce(i.hold_reason, i.ap_exception_reason)              AS block_reason,
-       i.routed_to, i.routing_rule, i.touches, i.discount_pct, i.discount_days, i.net_days
-FROM invoices i
-LEFT JOIN held h ON h.invoice_id = i.invoice_id;
+);
 
 -- name: exc_fact
 -- One row per match exception (the match_exceptions table), resolved only if by $as_of.
@@ -147,28 +144,39 @@ SELECT po_id, facility, supplier, department, category, created_at,
 FROM po;
 
 -- name: contract_compliance
--- Invoice lines of order lines under a GPO contract: priced at or below the contract price.
-SELECT il.invoice_line_id, f.facility, f.supplier, f.department, f.category, f.received_at,
-       CASE WHEN round(il.unit_price - pl.contract_price, 2) <= 0 THEN 1 ELSE 0 END, 1
-FROM invoice_lines il
-JOIN po_lines pl ON pl.po_line_id = il.po_line_id
-LEFT JOIN inv_fact f ON f.invoice_id = il.invoice_id
-WHERE pl.contract_price > 0 AND il.unit_price IS NOT NULL;
+-- Invoice lines of order lines under a GPO contract: priced at or below the contract price
+-- (counted per invoice in the invoices table: x of its d such lines).
+SELECT invoice_id, facility, supplier, department, category, received_at, compliant_lines, contract_lines
+FROM inv_fact WHERE contract_lines > 0;
 
 -- name: supplier_onboarding
--- Create Supplier to Complete Supplier Onboarding, in days, counted when onboarding completed.
+-- Create Supplier to Complete Supplier Onboarding, in days, counted when onboarding completed
+-- (the steps per supplier: onboarding_steps, looked up beforehand).
 WITH s AS (
-    SELECT r.object_id AS supplier,
-           min(e.ts) FILTER (WHERE e.activity = $create_supplier)   AS created_at,
-           min(e.ts) FILTER (WHERE e.activity = $complete_onboarding) AS onboarded_at
-    FROM event e JOIN event_object r ON r.event_id = e.event_id
-    JOIN object o ON o.object_id = r.object_id AND o.object_type = $supplier
-    WHERE e.activity IN ($create_supplier, $complete_onboarding)
-    GROUP BY r.object_id
+    SELECT unnest($onboarded_suppliers::VARCHAR[]) AS supplier,
+           unnest($created_ats::TIMESTAMP[])       AS created_at,
+           unnest($onboarded_ats::TIMESTAMP[])     AS onboarded_at
 )
 SELECT supplier, NULL::VARCHAR, supplier, NULL::VARCHAR, NULL::VARCHAR, onboarded_at,
        date_diff('second', created_at, onboarded_at) / 86400.0, 1
-FROM s WHERE created_at IS NOT NULL AND onboarded_at IS NOT NULL;
+FROM s;
+
+-- name: onboarding_event_keys
+SELECT event_key FROM event_lookup WHERE activity IN ($create_supplier, $complete_onboarding);
+
+-- name: onboarding_steps
+-- Per supplier its onboarding events name ($keys: theirs, found in event_lookup by key): when it
+-- was created and when its onboarding completed (first of each).
+WITH ev AS MATERIALIZED (    -- the key list alone: the lookup stays an index scan
+    SELECT ts, activity, objects FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
+)
+SELECT o.supplier, min(o.ts) FILTER (WHERE o.activity = $create_supplier)       AS created_at,
+       min(o.ts) FILTER (WHERE o.activity = $complete_onboarding)               AS onboarded_at
+FROM (SELECT ts, activity, unnest(objects) AS supplier FROM ev) o
+SEMI JOIN dimension_value d ON d.dimension = 'supplier' AND d.value = o.supplier
+GROUP BY o.supplier
+HAVING created_at IS NOT NULL AND onboarded_at IS NOT NULL
+ORDER BY o.supplier;
 
 -- name: sync_lag_p95
 SELECT event_id || '>' || target_system, facility, supplier, NULL::VARCHAR, NULL::VARCHAR,
@@ -238,18 +246,18 @@ SELECT DISTINCT po_id FROM control_findings WHERE control = 'po_after_invoice' A
 ORDER BY po_id;
 
 -- name: measure
--- `facts`: the union of the asked KPIs' blocks, each row labelled with its id (kpi), composed by
+-- `facts`: the union of the asked KPIs' blocks, each row labelled with its id (kpi) and how the
+-- KPI aggregates (agg: mean of x, rate = sum x / sum d, p95 of x, or sum of x), composed by
 -- models/kpis.py (a union of all twenty costs more to plan than most of them take to run).
 -- The facts per KPI, group ($by: facility | supplier | department | category | NULL) and period
--- ($period: day | week | month | quarter | NULL). $aggs[i] says how KPI $kpis[i] aggregates:
--- mean (of x), rate (sum x / sum d), p95 (of x) or sum (of x). Filters apply to the dimensions a
+-- ($period: day | week | month | quarter | NULL). Filters apply to the dimensions a
 -- KPI has ($dims_<dimension>: the KPIs that have it) and to `counted_at` (period, days inclusive).
 WITH f AS (
     SELECT kpi, x, d,
            CASE $by WHEN 'facility' THEN facility WHEN 'supplier' THEN supplier
                     WHEN 'department' THEN department WHEN 'category' THEN category END AS grp,
            CASE WHEN $period IS NOT NULL THEN date_trunc($period, counted_at)::DATE END       AS period,
-           $aggs[list_position($kpis, kpi)]                                           AS agg
+           agg
     FROM facts
     WHERE ($start IS NULL OR counted_at >= $start::TIMESTAMP)
       AND ($end IS NULL OR counted_at < ($end::DATE + 1)::TIMESTAMP)

@@ -2,9 +2,12 @@
 -- event_object, ordered by ts, then source_order, then event_id.
 -- Questions read the tables derived at load (case_event, case_variant); `refresh_*` keep them.
 -- $object_type: one object type, or NULL for all (the object-centric view).
--- $facilities: the viewer's scope, a list of facility ids, or NULL for all. A scope drops the
--- events of other facilities and the cases are what remains of them: cases whose events all lie
--- in one facility are read as stored; the few that span facilities are re-sequenced here.
+-- Master data ($master_types: suppliers, items, contracts) are no case notion: every order names
+-- them, so their "cases" would be the whole store's history.
+-- $facilities: the viewer's scope, a list of facility ids, or NULL for all. A case whose events
+-- name one facility (events naming none, such as a supplier portal's, go with it) is in the
+-- scope of that facility, whole. The few cases whose events name several facilities keep their
+-- events of the facilities in scope and are re-sequenced here.
 -- $start, $end: days (inclusive), either NULL for open: the cases whose first event lies in
 -- that period, whole.
 
@@ -48,12 +51,11 @@ SELECT o.object_type,
        e.event_id, e.activity, e.ts, e.facility,
        lead(e.activity) OVER w                                 AS next_activity,
        lead(e.ts) OVER w                                       AS next_ts,
-       CASE WHEN count(e.facility) OVER c = count(*) OVER c
-             AND min(e.facility) OVER c = max(e.facility) OVER c
+       CASE WHEN min(e.facility) OVER c = max(e.facility) OVER c
             THEN min(e.facility) OVER c END                    AS case_facility,
        min(e.ts) OVER c                                        AS case_start
 FROM related r
-JOIN object o ON o.object_id = r.object_id
+JOIN object o ON o.object_id = r.object_id AND NOT list_contains($master_types, o.object_type)
 JOIN event e ON e.event_id = r.event_id
 WINDOW w AS (PARTITION BY o.object_id ORDER BY e.ts, e.source_order, e.event_id),
        c AS (PARTITION BY o.object_id)
@@ -101,7 +103,7 @@ FROM (
 )
 
 -- name: split_events
--- Under a facility filter, the events in scope of the cases that span facilities (case_facility
+-- Under a facility filter, the events in scope of the cases without one facility (case_facility
 -- NULL): what is left of such a case is re-sequenced from these.
 SELECT * FROM case_event
 WHERE ($object_type IS NULL OR object_type = $object_type)
