@@ -17,7 +17,7 @@ from models.filters import Filters
 from models.store import Store
 
 _store: Store | None = None
-_calls: list | None = None     # while `recording`: every (fn, args, filters) a page asked for
+_calls: list | None = None     # while `recording`: every (fn, args, keywords) a page asked for
 
 
 def use_store(store: Store) -> None:
@@ -42,16 +42,17 @@ def data_version() -> int:
     return store().data_version()
 
 
-def load(fn, *args, filters: Filters | None = None):
-    """`fn(cursor, *args)` from models/, cached until the next load lands.
+def load(fn, *args, filters: Filters | None = None, **options):
+    """`fn(cursor, *args, **options)` from models/, cached until the next load lands.
 
     With `filters`, `fn` also receives them (narrowed to the viewer's scope) as `filters=`.
     """
+    keywords = dict(sorted(options.items()))
     if filters is not None:
-        filters = filters.within(viewer_scope())
+        keywords["filters"] = filters.within(viewer_scope())
     if _calls is not None:
-        _calls.append((fn, args, filters))
-    return _cached()(fn.__module__, fn.__qualname__, data_version(), args, filters)
+        _calls.append((fn, args, keywords))
+    return _cached()(fn.__module__, fn.__qualname__, data_version(), args, tuple(keywords.items()))
 
 
 @contextmanager
@@ -66,13 +67,13 @@ def recording() -> Iterator[list]:
         _calls = None
 
 
-def call(fn, args: tuple, filters: Filters | None):
+def call(fn, args: tuple, keywords: dict):
     """What `load` computes for one recorded call, uncached."""
-    return fn(store().cursor(), *args, **({"filters": filters} if filters is not None else {}))
+    return fn(store().cursor(), *args, **keywords)
 
 
-def _compute(module: str, name: str, version: int, args: tuple, filters: Filters | None):
-    return call(getattr(importlib.import_module(module), name), args, filters)
+def _compute(module: str, name: str, version: int, args: tuple, keywords: tuple):
+    return call(getattr(importlib.import_module(module), name), args, dict(keywords))
 
 
 @functools.cache

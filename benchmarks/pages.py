@@ -85,14 +85,14 @@ def warm_seconds(calls: list) -> list[tuple[str, float]]:
     from app import data
 
     timed, seen = [], set()
-    for fn, args, filters in calls:
-        key = (fn.__module__, fn.__qualname__, repr(args), filters)
+    for fn, args, keywords in calls:
+        key = (fn.__module__, fn.__qualname__, repr(args), repr(keywords))
         if key in seen:
             continue
         seen.add(key)
-        data.call(fn, args, filters)
+        data.call(fn, args, keywords)
         start = time.perf_counter()
-        data.call(fn, args, filters)
+        data.call(fn, args, keywords)
         timed.append((f"{fn.__module__.split('.')[-1]}.{fn.__qualname__}", time.perf_counter() - start))
     return timed
 

@@ -1,20 +1,21 @@
-"""The values a viewer can filter by, read from the store: facilities, suppliers and the period
-from small tables kept at load (`refresh`: dimension_value, event_daily), departments and
-categories from the documents."""
+"""The values a viewer can filter by, read from the store: facilities, suppliers, the period
+and categories from small tables kept at load (`refresh`: dimension_value, event_daily),
+departments from the documents."""
 
 from __future__ import annotations
 
 from models import vocabulary as v
 from models.queries import execute, table
 
-REFRESH_STEPS = ("refresh_facilities", "refresh_touched_suppliers", "refresh_forget_suppliers",
+REFRESH_STEPS = ("refresh_facilities", "refresh_categories", "refresh_touched_suppliers", "refresh_forget_suppliers",
                  "refresh_suppliers", "refresh_suppliers_done", "refresh_forget_daily",
                  "refresh_daily")
 
 
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
     """Keep dimension_value and event_daily for the loads with batch ids in [first_batch,
-    last_batch] (None: every load), inside the caller's transaction (models/store.py)."""
+    last_batch] (None: every load), inside the caller's transaction (models/store.py), just
+    after models/documents.py `refresh` (categories read the PO lines it derived)."""
     for step in REFRESH_STEPS:
         execute(con, f"dimensions.{step}", first=first_batch, last=last_batch,
                 supplier_type=v.SUPPLIER, outlier_flag=v.TIMESTAMP_OUTLIER)
@@ -42,5 +43,5 @@ def period(con) -> tuple:
 
 def categories(con) -> dict[str, str]:
     """UNSPSC segment -> its title, for the segments ordered."""
-    segments = table(con, "dimensions.categories", object_type=v.PO_LINE).column("category").to_pylist()
+    segments = table(con, "dimensions.categories").column("category").to_pylist()
     return {s: v.UNSPSC_SEGMENTS.get(s, f"UNSPSC segment {s}") for s in segments}

@@ -47,8 +47,8 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
         _derive(con)
     else:
         con.execute(sql("documents.no_scope"))
-    # document_touched and document_scope stay for models/controls.py `refresh`, which judges
-    # the invoices re-derived here and drops them.
+    # document_touched and document_scope stay for models/dimensions.py `refresh` (categories)
+    # and models/controls.py `refresh`, which judges the invoices re-derived here and drops them.
 
 
 def rebuild(con) -> None:

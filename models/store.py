@@ -51,10 +51,10 @@ REFRESHES = (
     mining.refresh,     # case_event, case_variant for the objects the loads touched
     sync_lag.refresh,   # sync_hop for the traces and events they touched
     documents.refresh,  # po_lines, receipts, invoices, invoice_lines
+    dimensions.refresh, # dimension_value, event_daily for the events, suppliers, PO lines touched
     kpis.refresh,       # invoice_traceability for the invoice cases touched (reads case_event, sync_hop)
     controls.refresh,   # control_findings for the invoices documents.refresh re-derived
     health.refresh,     # span_p2p, case_coverage for the spans and cases touched (reads case_event, sync_hop)
-    dimensions.refresh, # dimension_value, event_daily for the events and suppliers touched
     audit.refresh,      # event_lookup for the events and relations the loads brought
 )
 

@@ -98,9 +98,9 @@ def test_recording_lists_what_a_page_asked_for_and_replays_it_uncached(loaded_st
         dashboard.switch_page("dashboards/invoices.py").run()
     asked = {fn for fn, _, _ in calls}
     assert {kpis.invoice_arrivals, kpis.blocked_invoices, kpis.exception_aging} <= asked
-    fn, args, filters = next(c for c in calls if c[0] is kpis.blocked_invoices)
-    assert filters == Filters()
-    assert data.call(fn, args, filters) == kpis.blocked_invoices(loaded_store.cursor(), *args)
+    fn, args, keywords = next(c for c in calls if c[0] is kpis.blocked_invoices)
+    assert keywords == {"filters": Filters()}
+    assert data.call(fn, args, keywords) == kpis.blocked_invoices(loaded_store.cursor(), *args)
 
 
 def test_sync_lag_page_shows_the_models_figures_and_follows_the_filters(loaded_store, dashboard):

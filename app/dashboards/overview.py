@@ -60,5 +60,5 @@ with risks[3].container(border=True):
 st.subheader("By facility and by supplier")
 by = st.radio("Compare", ["facility", "supplier", "department", "category"], horizontal=True,
               label_visibility="collapsed")
-table = data.load(kpis.kpis, by, None, filters=chosen)
+table = data.load(kpis.kpis, by, None, filters=chosen, ids=kpis.HEADLINE)
 st.dataframe(formats.kpi_table(table, kpis.HEADLINE), hide_index=True, width="stretch")

@@ -1,5 +1,5 @@
--- The values the dashboard's filters offer, and the period the data spans. Facilities, suppliers
--- and the period read small tables kept at load (`refresh_*`, models/dimensions.py).
+-- The values the dashboard's filters offer, and the period the data spans. Facilities, suppliers,
+-- categories and the period read small tables kept at load (`refresh_*`, models/dimensions.py).
 
 -- name: facilities
 SELECT value AS facility FROM dimension_value WHERE dimension = 'facility' ORDER BY value;
@@ -20,10 +20,8 @@ ORDER BY department;
 SELECT min(first_ts)::DATE AS first_day, max(last_ts)::DATE AS last_day FROM event_daily WHERE NOT outlier;
 
 -- name: categories
--- UNSPSC segments (first two digits) of the items ordered on PO lines (the po_lines table).
-SELECT DISTINCT left(unspsc, 2) AS category FROM po_lines
-WHERE unspsc IS NOT NULL AND unspsc <> ''
-ORDER BY category;
+-- UNSPSC segments (first two digits) of the items ordered on PO lines.
+SELECT value AS category FROM dimension_value WHERE dimension = 'category' ORDER BY value;
 
 -- name: refresh_facilities
 -- Facilities named by the events of the loads with batch ids in [$first, $last] (NULL: all).
@@ -33,6 +31,15 @@ FROM event
 WHERE facility IS NOT NULL
   AND ($first IS NULL OR batch_id BETWEEN $first AND $last)
   AND facility NOT IN (SELECT value FROM dimension_value WHERE dimension = 'facility');
+
+-- name: refresh_categories
+-- Segments of the PO lines models/documents.py `refresh` just derived (its temp table document_scope).
+INSERT INTO dimension_value BY NAME
+SELECT DISTINCT 'category' AS dimension, left(unspsc, 2) AS value, left(unspsc, 2) AS label
+FROM po_lines
+WHERE unspsc IS NOT NULL AND unspsc <> ''
+  AND po_line_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line')
+  AND left(unspsc, 2) NOT IN (SELECT value FROM dimension_value WHERE dimension = 'category');
 
 -- name: refresh_touched_suppliers
 -- Suppliers the loads brought, or whose name they changed.
