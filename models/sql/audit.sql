@@ -249,12 +249,14 @@ fresh AS (
     SELECT event_id, activity, ts, source_system, facility, actor, actor_kind, source_order
     FROM event WHERE $first IS NULL OR batch_id BETWEEN $first AND $last
 ),
-kept AS (
-    SELECT * FROM event_lookup
-    WHERE event_key IN (SELECT hash(event_id) FROM rel UNION SELECT hash(event_id) FROM fresh)
+ids AS (SELECT event_id, hash(event_id) AS event_key FROM (SELECT event_id FROM rel UNION SELECT event_id FROM fresh)),
+stored AS MATERIALIZED (    -- which of them have a row already: the key column alone is read
+    SELECT DISTINCT event_key FROM event_lookup WHERE event_key IN (SELECT event_key FROM ids)
 ),
-ids AS (SELECT event_id FROM rel UNION SELECT event_id FROM fresh)
-SELECT hash(i.event_id) AS event_key, i.event_id,
+kept AS (   -- their rows (none, for a load of new events with their relations)
+    SELECT * FROM event_lookup WHERE event_key IN (SELECT event_key FROM stored)
+)
+SELECT i.event_key, i.event_id, i.event_key IN (SELECT event_key FROM stored) AS was_stored,
        coalesce(f.activity, k.activity) AS activity, coalesce(f.ts, k.ts) AS ts,
        coalesce(f.source_system, k.source_system) AS source_system,
        coalesce(f.facility, k.facility) AS facility, coalesce(f.actor, k.actor) AS actor,
@@ -267,11 +269,13 @@ LEFT JOIN kept k ON k.event_id = i.event_id
 LEFT JOIN rel r ON r.event_id = i.event_id;
 
 -- name: refresh_forget_lookup
-DELETE FROM event_lookup l USING lookup_new n WHERE l.event_key = n.event_key AND l.event_id = n.event_id;
+DELETE FROM event_lookup
+WHERE event_key IN (SELECT event_key FROM lookup_new WHERE was_stored)
+  AND event_id IN (SELECT event_id FROM lookup_new WHERE was_stored);
 
 -- name: refresh_keep_lookup
 -- Sorted by key, so a load's rows sit together by key as well as under the index.
-INSERT INTO event_lookup BY NAME SELECT * FROM lookup_new ORDER BY event_key;
+INSERT INTO event_lookup BY NAME SELECT * EXCLUDE (was_stored) FROM lookup_new ORDER BY event_key;
 
 -- name: refresh_lookup_done
 DROP TABLE IF EXISTS lookup_new;
