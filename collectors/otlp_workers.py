@@ -30,11 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
-    """One worker per two cores, at most four: the writer and the derived catch-up need the
-    rest. On 2 cores one worker decodes some 90,000 spans/s; a second one only competed for the
-    cores (receiver benchmark, 5 paired runs at load 4-7: 81 vs 88 µs/span of server CPU, the
-    same spans/s)."""
-    return max(1, min(4, (os.cpu_count() or 1) // 2))
+    """One worker per core, at most four: more only wait for the writer. (One worker on 2 cores
+    used a little less CPU per span but lost throughput whenever another process was busy.)"""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 class DecodingPool:
