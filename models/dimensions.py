@@ -7,9 +7,9 @@ from __future__ import annotations
 from models import vocabulary as v
 from models.queries import execute, table
 
-REFRESH_STEPS = ("refresh_facilities", "refresh_categories", "refresh_touched_suppliers", "refresh_forget_suppliers",
-                 "refresh_suppliers", "refresh_suppliers_done", "refresh_forget_daily",
-                 "refresh_daily")
+REFRESH_STEPS = ("refresh_categories", "refresh_touched_suppliers",
+                 "refresh_forget_suppliers", "refresh_suppliers", "refresh_suppliers_done",
+                 "refresh_forget_daily", "refresh_daily")
 
 
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:

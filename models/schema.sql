@@ -324,19 +324,20 @@ CREATE TABLE IF NOT EXISTS case_coverage (
     carried_facilities  VARCHAR[] NOT NULL   -- of its events a span carried
 );
 
--- The values the filter bar offers: the facilities of the events, and the suppliers with their
--- current names (the latest `name` change, else the name first seen), kept by models/dimensions.py
--- `refresh` for the events and suppliers the loads touched, so no page scans object_change for
--- them. key: dimension, value
+-- Values the filter bar offers: the suppliers with their current names (the latest `name`
+-- change, else the name first seen) and the UNSPSC segments ordered, kept by models/dimensions.py
+-- `refresh` for the suppliers and PO lines the loads touched, so no page scans object_change or
+-- po_lines for them (facilities and the period come from event_daily). key: dimension, value
 CREATE TABLE IF NOT EXISTS dimension_value (
-    dimension  VARCHAR NOT NULL,        -- facility | supplier
+    dimension  VARCHAR NOT NULL,        -- supplier | category
     value      VARCHAR NOT NULL,
     label      VARCHAR NOT NULL         -- what the filter shows
 );
 
 -- Events per day, facility, source system and activity, per load: Data health's counts, the
 -- period filter's bounds and the moment "now" means for states (open exceptions, blocks) read
--- these rows, not every event. Kept by models/dimensions.py `refresh`.
+-- these rows, not every event, and so do the facilities the filter offers. Kept by
+-- models/dimensions.py `refresh`.
 -- key: batch_id, day, facility, source_system, activity, outlier
 CREATE TABLE IF NOT EXISTS event_daily (
     batch_id       VARCHAR NOT NULL,

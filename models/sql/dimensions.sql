@@ -2,7 +2,7 @@
 -- categories and the period read small tables kept at load (`refresh_*`, models/dimensions.py).
 
 -- name: facilities
-SELECT value AS facility FROM dimension_value WHERE dimension = 'facility' ORDER BY value;
+SELECT DISTINCT facility FROM event_daily WHERE facility IS NOT NULL ORDER BY facility;
 
 -- name: suppliers
 SELECT value AS supplier, label AS name FROM dimension_value WHERE dimension = 'supplier'
@@ -22,15 +22,6 @@ SELECT min(first_ts)::DATE AS first_day, max(last_ts)::DATE AS last_day FROM eve
 -- name: categories
 -- UNSPSC segments (first two digits) of the items ordered on PO lines.
 SELECT value AS category FROM dimension_value WHERE dimension = 'category' ORDER BY value;
-
--- name: refresh_facilities
--- Facilities named by the events of the loads with batch ids in [$first, $last] (NULL: all).
-INSERT INTO dimension_value BY NAME
-SELECT DISTINCT 'facility' AS dimension, facility AS value, facility AS label
-FROM event
-WHERE facility IS NOT NULL
-  AND ($first IS NULL OR batch_id BETWEEN $first AND $last)
-  AND facility NOT IN (SELECT value FROM dimension_value WHERE dimension = 'facility');
 
 -- name: refresh_categories
 -- Segments of the PO lines models/documents.py `refresh` just derived (its temp table document_scope).
