@@ -155,7 +155,7 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
               "kpis": wanted,
               "dims_by": [k.id for k in chosen if by is None or by in k.dims] or [""],
               **{f"dims_{d}": [k.id for k in REGISTRY if d in k.dims] for d in GROUPS},
-              **_audit_facts(con, wanted)}
+              **_onboarding_steps(con, wanted)}
     q = composed("kpis.measure", inlined=("inv_fact",), facts="\nUNION ALL ".join(
         f"SELECT '{k.id}' AS kpi, '{k.agg}' AS agg, * FROM {k.id} AS f({FACT_COLUMNS})" for k in chosen))
     measured = con.sql(q, params=bind(q, params)).to_arrow_table()
@@ -317,25 +317,16 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
 
 
 # -- inputs looked up before the KPI query ---------------------------------------------------------
-def _audit_facts(con, wanted: list[str]) -> dict:
-    """The audit findings two KPIs count (kept in control_findings with the controls' default
-    settings, which the KPI formulas name), and the suppliers' onboarding steps, as lists bound
-    into the KPI query."""
-    facts = {"duplicates": [], "originals": [], "after_the_fact": [], "onboarded_suppliers": [],
-             "created_ats": [], "onboarded_ats": []}
-    if "duplicate_payments" in wanted:
-        pairs = query(con, "kpis.duplicate_pairs")
-        facts["duplicates"] = pairs.column("invoice_id").to_pylist()
-        facts["originals"] = pairs.column("original_invoice_id").to_pylist()
-    if "after_the_fact_rate" in wanted:
-        facts["after_the_fact"] = query(con, "kpis.after_the_fact_orders").column("po_id").to_pylist()
-    if "supplier_onboarding" in wanted:    # supplier events found by key, not by reading every relation
-        keys = query(con, "kpis.onboarding_event_keys", **NAMES).column("event_key").to_pylist()
-        steps = indexed_table(con, "kpis.onboarding_steps", {"keys": keys}, **NAMES)
-        facts["onboarded_suppliers"] = steps.column("supplier").to_pylist()
-        facts["created_ats"] = steps.column("created_at").to_pylist()
-        facts["onboarded_ats"] = steps.column("onboarded_at").to_pylist()
-    return facts
+def _onboarding_steps(con, wanted: list[str]) -> dict:
+    """The suppliers' onboarding steps, found by key in event_lookup (not by reading every
+    relation), as lists bound into the KPI query."""
+    if "supplier_onboarding" not in wanted:
+        return {"onboarded_suppliers": [], "created_ats": [], "onboarded_ats": []}
+    keys = query(con, "kpis.onboarding_event_keys", **NAMES).column("event_key").to_pylist()
+    steps = indexed_table(con, "kpis.onboarding_steps", {"keys": keys}, **NAMES)
+    return {"onboarded_suppliers": steps.column("supplier").to_pylist(),
+            "created_ats": steps.column("created_at").to_pylist(),
+            "onboarded_ats": steps.column("onboarded_at").to_pylist()}
 
 
 def _known(ids) -> list[str]:

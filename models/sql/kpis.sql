@@ -122,15 +122,19 @@ WHERE f.discount_pct > 0
        OR (f.paid_at IS NULL AND n.as_of::DATE > f.invoice_date + f.discount_days));
 
 -- name: duplicate_payments
--- Pairs of duplicate invoices (audit.duplicate_invoices: $duplicates with $originals) both paid.
-WITH pair AS (SELECT unnest($duplicates::VARCHAR[]) AS duplicate_id, unnest($originals::VARCHAR[]) AS original_id)
+-- Pairs of duplicate invoices (audit.duplicate_invoices, as control_findings keeps them) both paid.
+WITH pair AS (
+    SELECT invoice_id AS duplicate_id, original_invoice_id AS original_id
+    FROM control_findings WHERE control = 'duplicate_invoices'
+)
 SELECT d.invoice_id, d.facility, d.supplier, d.department, d.category, d.paid_at, 1, 1
 FROM pair p JOIN inv_fact d ON d.invoice_id = p.duplicate_id
 JOIN inv_fact o ON o.invoice_id = p.original_id
 WHERE d.paid_at IS NOT NULL AND o.paid_at IS NOT NULL;
 
 -- name: after_the_fact_rate
--- Of the invoiced orders that are not bill-only: those audit.po_after_invoice lists ($after_the_fact).
+-- Of the invoiced orders that are not bill-only: those audit.po_after_invoice lists (as
+-- control_findings keeps them).
 WITH po AS (
     SELECT po_id, any_value(facility) AS facility, any_value(supplier) AS supplier,
            any_value(department) AS department, any_value(category) AS category,
@@ -140,7 +144,8 @@ WITH po AS (
     GROUP BY po_id
 )
 SELECT po_id, facility, supplier, department, category, created_at,
-       CASE WHEN po_id IN (SELECT unnest($after_the_fact::VARCHAR[])) THEN 1 ELSE 0 END, 1
+       CASE WHEN po_id IN (SELECT po_id FROM control_findings WHERE control = 'po_after_invoice')
+            THEN 1 ELSE 0 END, 1
 FROM po;
 
 -- name: contract_compliance
@@ -235,15 +240,6 @@ GROUP BY ev.case_id;
 
 -- name: traceability_done
 DROP TABLE IF EXISTS traceability_scope;
-
--- name: duplicate_pairs
--- audit.duplicate_invoices' pairs, as control_findings keeps them.
-SELECT invoice_id, original_invoice_id FROM control_findings WHERE control = 'duplicate_invoices';
-
--- name: after_the_fact_orders
--- The orders audit.po_after_invoice lists, as control_findings keeps them.
-SELECT DISTINCT po_id FROM control_findings WHERE control = 'po_after_invoice' AND po_id IS NOT NULL
-ORDER BY po_id;
 
 -- name: measure
 -- `facts`: the union of the asked KPIs' blocks, each row labelled with its id (kpi) and how the
