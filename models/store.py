@@ -42,7 +42,9 @@ RECORD_TABLES = ("event", "span")
 
 # Tables whose stored keys that clash with a batch are read first (load.stored_<table>), as
 # their batches are new records far more often than not; the others dedupe in one statement.
-CLASH_CHECKED = ("event", "object_change", "event_object")
+# Value: whether keys repeated within the batch are looked for too (load.repeated_<table>);
+# relations' inserts drop repeats themselves.
+CLASH_CHECKED = {"event": True, "object_change": True, "event_object": False}
 
 # What keeps each derived table: refresh(con, first_batch, last_batch) re-derives what the loads
 # with batch ids in [first_batch, last_batch] touched, inside the caller's transaction. Batch ids
@@ -198,7 +200,8 @@ class Load:
             if name in CLASH_CHECKED:
                 check = sql(f"load.stored_{name}")
                 stored = cur.sql(check, params=bind(check, params)).to_arrow_table()
-                if not stored.num_rows and not scalar(cur, f"load.repeated_{name}"):
+                repeated = CLASH_CHECKED[name] and scalar(cur, f"load.repeated_{name}")
+                if not stored.num_rows and not repeated:
                     query = sql(f"load.insert_new_{name}")   # none stored nor repeated: the usual case
                 cur.register("stored", stored)
             return cur.execute(query, bind(query, params) or {}).fetchall()[0][0]

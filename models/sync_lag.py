@@ -254,5 +254,3 @@ def _scope(filters: Filters, source, target) -> dict:
     return {"facilities": f["facilities"], "suppliers": f["suppliers"], "source": source,
             "target": target, "since": filters.start,
             "until": filters.end + timedelta(days=1) if filters.end else None}
-
-

@@ -8,8 +8,8 @@
 -- stored key (at 1M orders: 75M event-object rows, 95M object changes).
 -- Events, their changes and relations are new records far more often than not: their stored
 -- keys that clash are read once (`stored_<table>`, usually none) and handed back as `stored`;
--- when none is stored and none repeated (`repeated_<table>`), `insert_new_<table>` adds the
--- batch as it is, without the dedupe.
+-- when none is stored and none repeated (`repeated_<table>`; relations' inserts drop repeats
+-- themselves), `insert_new_<table>` adds the batch as it is, without the dedupe.
 
 -- name: stored_event
 SELECT e.event_id FROM event e SEMI JOIN incoming i ON e.event_id = i.event_id;
@@ -73,10 +73,6 @@ UNION ALL
 SELECT r.event_id, r.object_id, r.qualifier FROM event_object r
 SEMI JOIN (SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN incoming i ON r.event_id = i.event_id) e
   ON r.event_id = e.event_id;
-
--- name: repeated_event_object
--- Relations repeated within the batch are left to the DISTINCT of either insert.
-SELECT 0;
 
 -- name: insert_new_event_object
 INSERT INTO event_object BY NAME
