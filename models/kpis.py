@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 
 from models import vocabulary as v
 from models.documents import BILL_ONLY, query
 from models.filters import ALL, Filters
 from models.match import AP_VERDICTS, MATCHED
-from models.queries import bind, composed, execute, indexed_table
+from models.queries import bind, composed, execute, indexed_table, sql
 
 GROUPS = ("facility", "supplier", "department", "category")
 PERIODS = ("day", "week", "month", "quarter")
@@ -145,27 +145,40 @@ def kpis(con, by: str | None = None, period: str | None = None, filters: Filters
     """One row per (KPI, group, period): kpi, name, unit, good, group (NULL overall), period
     (first day of the bucket; NULL without periods), value, numerator and denominator (rates),
     cases (facts the value rests on). `ids` narrows to some KPIs (default: all)."""
+    measured = _measure(con, by, period, filters, ids, as_of)
+    if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
+        present = set(measured.column("kpi").to_pylist())
+        wanted = _known(ids) if ids is not None else list(BY_ID)
+        zeros = [{"kpi": i, "group": None, "period": None, "value": 0.0, "numerator": None,
+                  "denominator": None, "cases": 0} for i in wanted if BY_ID[i].agg == "sum" and i not in present]
+        if zeros:
+            measured = _in_registry_order(pa.concat_tables(
+                [measured, pa.Table.from_pylist(zeros, schema=measured.schema)]), wanted)
+    return _described(measured)
+
+
+def _measure(con, by, period, filters: Filters, ids, as_of, apart: bool = False) -> pa.Table:
+    """The KPIs' values per group and period (`measure`); `apart`: per group, and apart from
+    that per period, from one read of the facts (`grouped_apart`)."""
     if by not in (None, *GROUPS):
         raise ValueError(f"by={by!r}: choose one of {', '.join(GROUPS)} or None")
     if period not in (None, *PERIODS):
         raise ValueError(f"period={period!r}: choose one of {', '.join(PERIODS)} or None")
     chosen = [BY_ID[i] for i in _known(ids)] if ids is not None else list(REGISTRY)
     wanted = [k.id for k in chosen]
-    params = {**NAMES, **filters.params(), "as_of": as_of, "by": by, "period": period,
+    params = {**NAMES, **filters.params(), "as_of": as_of, "by": by, "period": period, "apart": apart,
               "kpis": wanted,
               "dims_by": [k.id for k in chosen if by is None or by in k.dims] or [""],
               **{f"dims_{d}": [k.id for k in REGISTRY if d in k.dims] for d in GROUPS},
               **_onboarding_steps(con, wanted)}
-    q = composed("kpis.measure", inlined=("inv_fact",), facts="\nUNION ALL ".join(
+    blocks = {"grouped": sql("kpis.grouped_apart")} if apart else {}
+    q = composed("kpis.measure", inlined=("inv_fact",), **blocks, facts="\nUNION ALL ".join(
         f"SELECT '{k.id}' AS kpi, '{k.agg}' AS agg, * FROM {k.id} AS f({FACT_COLUMNS})" for k in chosen))
-    measured = con.sql(q, params=bind(q, params)).to_arrow_table()
-    if by is None and period is None:      # a count or sum with nothing to count is 0, not absent
-        present = set(measured.column("kpi").to_pylist())
-        zeros = [{"kpi": k.id, "group": None, "period": None, "value": 0.0, "numerator": None,
-                  "denominator": None, "cases": 0} for k in chosen if k.agg == "sum" and k.id not in present]
-        if zeros:
-            measured = _in_registry_order(pa.concat_tables(
-                [measured, pa.Table.from_pylist(zeros, schema=measured.schema)]), wanted)
+    return con.sql(q, params=bind(q, params)).to_arrow_table()
+
+
+def _described(measured: pa.Table) -> pa.Table:
+    """`measured` with each KPI's name, unit and good direction after its id."""
     meta = [BY_ID[i] for i in measured.column("kpi").to_pylist()]
     out = measured
     for pos, col in ((1, "name"), (2, "unit"), (3, "good")):
@@ -226,7 +239,18 @@ def headline(con, ids=HEADLINE, filters: Filters = ALL) -> list[dict]:
     improved, series (monthly values, oldest first). A month is representative when it rests on
     at least half the cases of the KPI's median month, so the thin tail of a history (a month of
     stragglers) never becomes the headline."""
-    monthly = kpis(con, period="month", filters=filters, ids=list(ids)).to_pylist()
+    return _tiles(kpis(con, period="month", filters=filters, ids=list(ids)).to_pylist(), ids)
+
+
+def scorecard(con, by: str, ids=HEADLINE, filters: Filters = ALL) -> tuple[list[dict], pa.Table]:
+    """`headline(ids)` and `kpis(by, ids=ids)` together, from one read of the facts (what the
+    Overview shows: at 1M invoices the facts cost more than either aggregation)."""
+    measured = _described(_measure(con, by, "month", filters, list(ids), None, apart=True))
+    monthly = pc.is_valid(measured["period"])
+    return _tiles(measured.filter(monthly).to_pylist(), ids), measured.filter(pc.invert(monthly))
+
+
+def _tiles(monthly: list[dict], ids) -> list[dict]:
     out = []
     for kpi_id in ids:
         rows = sorted((r for r in monthly if r["kpi"] == kpi_id and r["value"] is not None),
@@ -338,7 +362,7 @@ def _known(ids) -> list[str]:
 
 def _in_registry_order(table: pa.Table, wanted: list[str]) -> pa.Table:
     order = pa.array([wanted.index(k) for k in table.column("kpi").to_pylist()])
-    return table.take(pa.compute.sort_indices(order))
+    return table.take(pc.sort_indices(order))
 
 
 def _values(table: pa.Table) -> dict:

@@ -176,6 +176,20 @@ def test_overview_tiles_are_the_kpi_headline_and_follow_the_filters(loaded_store
     assert _metrics(at)["Invoice cycle time"] == formats.kpi_value(cycle["value"], cycle["unit"])
 
 
+def test_overview_compares_kpis_by_the_dimension_chosen(loaded_store, dashboard):
+    from app import formats
+    from models import kpis
+
+    at = dashboard
+    by_facility = kpis.kpis(loaded_store.cursor(), "facility", ids=kpis.HEADLINE)
+    assert at.dataframe[0].value.to_dict("records") == formats.kpi_table(by_facility, kpis.HEADLINE)
+    at.radio[0].set_value("department").run()
+    assert not at.exception
+    by_department = formats.kpi_table(kpis.kpis(loaded_store.cursor(), "department", ids=kpis.HEADLINE),
+                                      kpis.HEADLINE)
+    assert at.dataframe[0].value.to_dict("records") == by_department != formats.kpi_table(by_facility, kpis.HEADLINE)
+
+
 def test_a_change_that_rounds_to_nothing_reads_as_unchanged():
     from app.formats import kpi_change, unchanged
 

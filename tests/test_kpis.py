@@ -240,6 +240,18 @@ def test_facility_filter_changes_values(simulated):
     assert narrowed["supplier_onboarding"] == overall["supplier_onboarding"]
 
 
+def test_scorecard_equals_the_headline_and_the_kpis_by_group(simulated):
+    con, _ = simulated
+    facility = k.kpi(con, "cycle_time", by="facility").column("group")[0].as_py()
+    for filters in (Filters(), Filters(facilities=(facility,))):
+        headline = k.headline(con, filters=filters)
+        assert any(t["series"] for t in headline)
+        for by in k.GROUPS:
+            tiles, table = k.scorecard(con, by, filters=filters)
+            assert tiles == headline
+            assert table.to_pylist() == k.kpis(con, by, filters=filters, ids=k.HEADLINE).to_pylist()
+
+
 def test_traceability_kept_load_by_load_equals_a_rebuild(network):
     store, manifest = network
     con = store.cursor()

@@ -10,7 +10,9 @@ from models import controls, kpis, sync_lag
 
 st.title("Overview")
 chosen = filters.current()
-tiles = data.load(kpis.headline, filters=chosen)
+# The tiles and the table by facility (or the dimension chosen below) come from one query.
+by = st.session_state.get("overview_by", "facility")
+tiles, table = data.load(kpis.scorecard, by, filters=chosen)
 if not any(t["series"] for t in tiles):
     st.info("No invoices in this selection yet: the KPIs need invoices, payments and their events.")
     st.stop()
@@ -58,7 +60,5 @@ with risks[3].container(border=True):
     st.page_link("dashboards/cases.py", label="Case explorer", icon=":material/arrow_forward:")
 
 st.subheader("By facility and by supplier")
-by = st.radio("Compare", ["facility", "supplier", "department", "category"], horizontal=True,
-              label_visibility="collapsed")
-table = data.load(kpis.kpis, by, None, filters=chosen, ids=kpis.HEADLINE)
+st.radio("Compare", kpis.GROUPS, horizontal=True, label_visibility="collapsed", key="overview_by")
 st.dataframe(formats.kpi_table(table, kpis.HEADLINE), hide_index=True, width="stretch")

@@ -246,38 +246,51 @@ DROP TABLE IF EXISTS traceability_scope;
 -- KPI aggregates (agg: mean of x, rate = sum x / sum d, p95 of x, or sum of x), composed by
 -- models/kpis.py (a union of all twenty costs more to plan than most of them take to run).
 -- The facts per KPI, group ($by: facility | supplier | department | category | NULL) and period
--- ($period: day | week | month | quarter | NULL). Filters apply to the dimensions a
--- KPI has ($dims_<dimension>: the KPIs that have it) and to `counted_at` (period, days inclusive).
-WITH f AS (
-    SELECT kpi, x, d,
-           CASE $by WHEN 'facility' THEN facility WHEN 'supplier' THEN supplier
-                    WHEN 'department' THEN department WHEN 'category' THEN category END AS grp,
-           CASE WHEN $period IS NOT NULL THEN date_trunc($period, counted_at)::DATE END       AS period,
-           agg
-    FROM facts
-    WHERE ($start IS NULL OR counted_at >= $start::TIMESTAMP)
-      AND ($end IS NULL OR counted_at < ($end::DATE + 1)::TIMESTAMP)
-      AND ($facilities IS NULL OR NOT list_contains($dims_facility, kpi) OR list_contains($facilities, facility))
-      AND ($suppliers IS NULL OR NOT list_contains($dims_supplier, kpi) OR list_contains($suppliers, supplier))
-      AND ($departments IS NULL OR NOT list_contains($dims_department, kpi) OR list_contains($departments, department))
-      AND ($categories IS NULL OR NOT list_contains($dims_category, kpi) OR list_contains($categories, category))
-      AND ($by IS NULL OR list_contains($dims_by, kpi))
-      AND ($period IS NULL OR counted_at IS NOT NULL)
-),
-g AS (
-    SELECT kpi, grp, period, any_value(agg) AS agg,
-           avg(x) AS mean, sum(x) AS total, sum(d) AS den, count(x) AS cases,
-           quantile_cont(x, 0.95) FILTER (WHERE agg = 'p95') AS p95
-    FROM f GROUP BY kpi, grp, period
-)
+-- ($period: day | week | month | quarter | NULL): `grouped`, or, composed in its place,
+-- `grouped_apart`. Filters apply to the dimensions a KPI has ($dims_<dimension>: the KPIs that
+-- have it) and to `counted_at` (period, days inclusive).
 SELECT kpi, grp AS "group", period,
        CASE agg WHEN 'mean' THEN mean WHEN 'rate' THEN total / nullif(den, 0)
                 WHEN 'p95' THEN p95 ELSE total END                   AS value,
        CASE WHEN agg = 'rate' THEN total END                        AS numerator,
        CASE WHEN agg = 'rate' THEN den END                          AS denominator,
        cases
-FROM g
+FROM grouped
 ORDER BY list_position($kpis, kpi), "group" NULLS FIRST, period NULLS FIRST;
+
+-- name: kpi_rows
+-- The facts the filters keep, with their group and period. $apart: kept for `grouped_apart`,
+-- which leaves out per grouping what the other keeps.
+SELECT kpi, x, d, agg,
+       CASE $by WHEN 'facility' THEN facility WHEN 'supplier' THEN supplier
+                WHEN 'department' THEN department WHEN 'category' THEN category END AS grp,
+       CASE WHEN $period IS NOT NULL THEN date_trunc($period, counted_at)::DATE END       AS period
+FROM facts
+WHERE ($start IS NULL OR counted_at >= $start::TIMESTAMP)
+  AND ($end IS NULL OR counted_at < ($end::DATE + 1)::TIMESTAMP)
+  AND ($facilities IS NULL OR NOT list_contains($dims_facility, kpi) OR list_contains($facilities, facility))
+  AND ($suppliers IS NULL OR NOT list_contains($dims_supplier, kpi) OR list_contains($suppliers, supplier))
+  AND ($departments IS NULL OR NOT list_contains($dims_department, kpi) OR list_contains($departments, department))
+  AND ($categories IS NULL OR NOT list_contains($dims_category, kpi) OR list_contains($categories, category))
+  AND ($apart OR $by IS NULL OR list_contains($dims_by, kpi))
+  AND ($apart OR $period IS NULL OR counted_at IS NOT NULL);
+
+-- name: grouped
+-- Per KPI, group and period.
+SELECT kpi, grp, period, any_value(agg) AS agg,
+       avg(x) AS mean, sum(x) AS total, sum(d) AS den, count(x) AS cases,
+       quantile_cont(x, 0.95) FILTER (WHERE agg = 'p95') AS p95
+FROM kpi_rows GROUP BY kpi, grp, period;
+
+-- name: grouped_apart
+-- Per KPI and group (period NULL), and apart from that per KPI and period (group NULL): two
+-- views from one read of the facts. A group row only for KPIs with that dimension, a period row
+-- only for facts with a moment.
+SELECT kpi, grp, period, any_value(agg) AS agg,
+       avg(x) AS mean, sum(x) AS total, sum(d) AS den, count(x) AS cases,
+       quantile_cont(x, 0.95) FILTER (WHERE agg = 'p95') AS p95
+FROM kpi_rows GROUP BY GROUPING SETS ((kpi, grp), (kpi, period))
+HAVING CASE WHEN grouping(period) = 1 THEN list_contains($dims_by, kpi) ELSE period IS NOT NULL END;
 
 -- name: exception_aging
 -- Open exceptions at $as_of in age buckets (calendar days since flagged): count and amount.
