@@ -18,6 +18,9 @@ from models.batches import Batch
 from models.vocabulary import TIMESTAMP_OUTLIER
 
 CSV, JSONL = "csv", "jsonl"
+# Lookup tables ([activities], [facilities], [actor_kinds]) up to this size are applied as MAP
+# literals, which keep the rows in line order; larger ones as joins, whose output is sorted again.
+MAP_LOOKUP_MAX = 64
 NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 OFFSET = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
@@ -76,10 +79,10 @@ class Translator:
             return "'{}'::JSON"
         return "json_object(" + ", ".join(f"{lit(k)}, {self._json(c)}" for k, c in attrs.items()) + ")"
 
-    def _statements(self) -> dict[str, str]:
+    def _statements(self) -> dict:
         """The chunk's SQL: two materialised steps (`p`: one row per record with its event, time
         and reason; `eo`: one row per record and object) and the small table `bad`; the outputs
-        read them directly, leaving out the lines in `bad`."""
+        read them directly, leaving out the lines in `bad` ("kept"; "all" when it is empty)."""
         m = self.m
         not_blank = "true"
         if self.flavour == CSV:
@@ -202,40 +205,57 @@ class Translator:
                 UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
             GROUP BY _line ORDER BY _line"""
         # An object's attributes as first seen: built for that one row of each object, not for
-        # every row that names it (eo keeps no JSON).
-        first_attrs = ("CASE f.oi " + " ".join(f"WHEN {i} THEN {obj(o.attributes)}" for i, o in enumerate(m.objects))
+        # every row that names it (eo keeps no JSON). Its first row is the least _line * n + oi.
+        n = max(len(m.objects), 1)
+        first_attrs = ("CASE f.k % " + str(n) + " " + " ".join(f"WHEN {i} THEN {obj(o.attributes)}" for i, o in enumerate(m.objects))
                        + " END") if m.objects else "NULL::JSON"
-        actor_kind = ("coalesce(ak.target, p.ak_src)" if m.actor_kind else lit(m.default_actor_kind))
-        kept = "_line NOT IN (SELECT _line FROM bad)"
-        ego = f"(SELECT * FROM eo WHERE {kept})"
-        links = [f"""SELECT a.object_id AS source_id, b.object_id AS target_id, {lit(k.qualifier)} AS qualifier
-                     FROM {ego} a JOIN {ego} b ON a._line = b._line AND a.type = {lit(k.source)} AND b.type = {lit(k.target)}"""
-                 for k in m.links]
-        return {
-            "parsed": parsed, "eo": eo, "bad": bad,
-            "event": f"""
-                SELECT p.event_id, coalesce(a.target, p.act_src) AS activity, p.ts,
-                       {lit(m.system)} AS source_system, coalesce(f.target, p.fac_src) AS facility,
-                       p.actor, {actor_kind} AS actor_kind, {obj(m.attributes)}::VARCHAR AS attributes,
-                       CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
-                            THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
-                       p._line AS source_order
-                FROM p LEFT JOIN activity_map a ON a.source = p.act_src
-                       LEFT JOIN facility_map f ON f.source = p.fac_src
-                       LEFT JOIN actor_kind_map ak ON ak.source = p.ak_src
-                WHERE p.{kept} ORDER BY p._line""",
-            "object": f"""SELECT f.object_id, f.type AS object_type, {lit(m.system)} AS source_system,
-                                 {first_attrs}::VARCHAR AS attributes
-                          FROM (SELECT DISTINCT ON (object_id) object_id, type, _line, oi
-                                FROM {ego} ORDER BY object_id, _line, oi) f
-                          JOIN p ON p._line = f._line ORDER BY f.object_id""",
-            "object_change": f"""SELECT object_id, ts, a.k AS attribute, a.v AS value
-                                FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM {ego})
-                                WHERE a.v IS NOT NULL AND a.v <> 'null'""",
-            "event_object": f"SELECT DISTINCT event_id, object_id, qualifier FROM {ego}",
-            "object_object": " UNION ".join(links) if links else None,
-            "bad_rows": "SELECT _line, reason FROM bad",
-        }
+        first_type = ("CASE f.k % " + str(n) + " " + " ".join(f"WHEN {i} THEN {lit(o.type)}" for i, o in enumerate(m.objects))
+                      + " END") if m.objects else "NULL::VARCHAR"
+        joins, lookups = [], {}
+        for alias, column, table, name in (("a", "act_src", m.activities, "activity_map"),
+                                           ("f", "fac_src", m.facilities, "facility_map"),
+                                           ("ak", "ak_src", m.actor_kinds, "actor_kind_map")):
+            if not table:
+                lookups[column] = f"p.{column}"
+            elif len(table) <= MAP_LOOKUP_MAX:
+                pairs = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in table.items())
+                lookups[column] = f"coalesce(MAP {{{pairs}}}[p.{column}], p.{column})"
+            else:
+                lookups[column] = f"coalesce({alias}.target, p.{column})"
+                joins.append(f"LEFT JOIN {name} {alias} ON {alias}.source = p.{column}")
+        actor_kind = lookups["ak_src"] if m.actor_kind else lit(m.default_actor_kind)
+
+        def outputs(filtered: bool) -> dict[str, str | None]:
+            """The output queries; `filtered`: leaving out the lines in `bad`."""
+            kept = "_line NOT IN (SELECT _line FROM bad)"
+            ego = f"(SELECT * FROM eo WHERE {kept})" if filtered else "eo"
+            links = [f"""SELECT a.object_id AS source_id, b.object_id AS target_id, {lit(k.qualifier)} AS qualifier
+                         FROM {ego} a JOIN {ego} b ON a._line = b._line AND a.type = {lit(k.source)} AND b.type = {lit(k.target)}"""
+                     for k in m.links]
+            return {
+                "event": f"""
+                    SELECT p.event_id, {lookups["act_src"]} AS activity, p.ts,
+                           {lit(m.system)} AS source_system, {lookups["fac_src"]} AS facility,
+                           p.actor, {actor_kind} AS actor_kind, {obj(m.attributes)}::VARCHAR AS attributes,
+                           CASE WHEN p.ts < TIMESTAMP '1990-01-01' OR p.ts > now()::TIMESTAMP + INTERVAL 1 YEAR
+                                THEN [{lit(TIMESTAMP_OUTLIER)}] ELSE []::VARCHAR[] END AS flags,
+                           p._line AS source_order
+                    FROM p {" ".join(joins)}
+                    {"WHERE p." + kept if filtered else ""} {"ORDER BY p._line" if joins else ""}""",
+                "object": f"""SELECT f.object_id, {first_type} AS object_type, {lit(m.system)} AS source_system,
+                                     {first_attrs}::VARCHAR AS attributes
+                              FROM (SELECT object_id, min(_line * {n} + oi) AS k FROM {ego} GROUP BY object_id) f
+                              JOIN p ON p._line = f.k // {n} ORDER BY f.object_id""",
+                "object_change": f"""SELECT object_id, ts, a.k AS attribute, a.v AS value
+                                    FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM {ego})
+                                    WHERE a.v IS NOT NULL AND a.v <> 'null'""",
+                "event_object": f"SELECT DISTINCT event_id, object_id, qualifier FROM {ego}",
+                "object_object": " UNION ".join(links) if links else None,
+            }
+
+        # Lines rejected are few or none: when none, the outputs read p and eo without a filter.
+        return {"parsed": parsed, "eo": eo, "bad": bad, "bad_rows": "SELECT _line, reason FROM bad",
+                "all": outputs(False), "kept": outputs(True)}
 
     def _raw_cell(self, column: str) -> str:
         if self.flavour == CSV:
@@ -252,7 +272,7 @@ class Translator:
                 con.execute(q[step])
         finally:
             con.unregister("src")
-        out = {name: con.sql(q[name]).to_arrow_table()
-               for name in ("event", "object", "object_change", "event_object", "object_object") if q[name]}
         bad = con.sql(q["bad_rows"]).fetchall()
+        outputs = q["kept"] if bad else q["all"]
+        out = {name: con.sql(query).to_arrow_table() for name, query in outputs.items() if query}
         return Batch(**out), bad
