@@ -32,6 +32,25 @@ NAMES = {
 # Derived in this order: invoices read po_lines.
 DERIVED = ("po_lines", "receipts", "invoice_lines", "invoices", "match_exceptions")
 
+# Which documents to derive again after a load, from what it touched (documents.sql scope_start
+# seeds the steps): in order, (how, from step, into step, the object type kept). A PO line (and
+# its receipts): itself, or its order, the order's requisition, or a supplier the order names
+# that just arrived. An invoice line: itself, or the invoice or PO line it is tied to (by O2O or
+# a shared event). An invoice: itself, its lines, or an order it names (by O2O or its events)
+# whose lines are derived again. A match exception: every one its invoices' events name.
+SCOPE_STEPS = (
+    ("o2o", "po_from", "po", v.PURCHASE_ORDER),
+    ("o2o", "po", "line", v.PO_LINE),
+    ("copy", "po", "inv_via", None),
+    ("o2o", "line", "inv_via", v.PURCHASE_ORDER),
+    ("o2o", "line_from", "inv_line", v.INVOICE_LINE),
+    ("events", "line_touched", "inv_line", v.INVOICE_LINE),
+    ("copy", "inv_via", "inv_from", None),
+    ("o2o", "inv_from", "inv", v.INVOICE),
+    ("events", "inv_via", "inv", v.INVOICE),
+    ("events", "inv", "exc", v.EXCEPTION),
+)
+
 # The procurement platform's kinds of purchase (requisition attribute `flow`)
 BILL_ONLY = "bill_only"     # implant used from consignment stock; the usage is the receipt
 SERVICE = "service"         # two-way match: no goods receipt
@@ -43,7 +62,7 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     in the temp tables document_touched and document_scope."""
     execute(con, "documents.refresh_touched", **NAMES, first=first_batch, last=last_batch)
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
-        _run(con, "documents.refresh_scope")
+        _scope(con)
         _derive(con)
     else:
         con.execute(sql("documents.no_scope"))
@@ -58,6 +77,14 @@ def rebuild(con) -> None:
     con.execute(sql("documents.refresh_done"))
 
 
+def _scope(con) -> None:
+    """document_scope: the documents to derive again, found from document_touched."""
+    _run(con, "documents.scope_start")
+    for how, source, into, object_type in SCOPE_STEPS:
+        execute(con, f"documents.scope_{how}", **{"from": source, "into": into, "type": object_type})
+    _run(con, "documents.scope_done")
+
+
 def _derive(con) -> None:
     for name in DERIVED:
         con.execute(sql(f"documents.forget_{name}"))
@@ -65,7 +92,7 @@ def _derive(con) -> None:
 
 
 def _run(con, name: str, into: str | None = None) -> None:
-    q = sql(name)
+    q = composed(name) if into else sql(name)   # derive_* read the scoped_* blocks by name
     if into:
         q = f"INSERT INTO {into} BY NAME\n{q}"
     con.execute(q, bind(q, {**NAMES, "bill_only": BILL_ONLY, "service": SERVICE}))

@@ -13,11 +13,25 @@
 -- match.sql, audit.sql and kpis.sql read those tables. derive_invoices reads po_lines, so it
 -- runs after derive_po_lines.
 
+-- name: scoped_po_line
+-- The PO lines in document_scope, for the derive_* blocks that read them by name. The scope is
+-- joined, not tested with IN beside the type filter (that plans as a mark join over every line).
+SELECT o.object_id, o.attributes FROM object o
+SEMI JOIN (SELECT object_id FROM document_scope WHERE kind = 'po_line') s ON s.object_id = o.object_id
+WHERE o.object_type = $po_line;
+
+-- name: scoped_line_order
+-- Each scoped PO line's order: O2O either way, a scan per direction (a union of object_object
+-- both ways read by several clauses would be stored whole).
+SELECT r.a AS po_line_id, min(r.b) AS po_id
+FROM (SELECT source_id AS a, target_id AS b FROM object_object SEMI JOIN scoped_po_line l ON l.object_id = source_id
+      UNION ALL
+      SELECT target_id, source_id FROM object_object SEMI JOIN scoped_po_line l ON l.object_id = target_id) r
+JOIN object o ON o.object_id = r.b AND o.object_type = $purchase_order
+GROUP BY ALL;
+
 -- name: derive_po_lines
-WITH line AS (
-    SELECT object_id, attributes FROM object
-    WHERE object_type = $po_line AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line')
-),
+WITH line AS (SELECT * FROM scoped_po_line),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
     FROM object_change c SEMI JOIN line l ON l.object_id = c.object_id
@@ -34,38 +48,37 @@ state AS (
     FROM line l LEFT JOIN latest v ON v.object_id = l.object_id
     GROUP BY l.object_id, l.attributes
 ),
-o2o AS (
-    SELECT source_id AS a, target_id AS b FROM object_object
-    UNION ALL
-    SELECT target_id, source_id FROM object_object
-),
-line_po AS (
-    SELECT r.a AS po_line_id, min(r.b) AS po_id
-    FROM o2o r SEMI JOIN line l ON l.object_id = r.a
-    JOIN object o ON o.object_id = r.b AND o.object_type = $purchase_order
-    GROUP BY ALL
-),
+line_po AS (SELECT * FROM scoped_line_order),
 po_link AS (    -- each PO's supplier and requisition
     SELECT r.a AS po_id,
            min(r.b) FILTER (WHERE o.object_type = $supplier)    AS supplier_id,
            min(r.b) FILTER (WHERE o.object_type = $requisition) AS requisition_id
-    FROM o2o r SEMI JOIN line_po p ON p.po_id = r.a
+    FROM (SELECT source_id AS a, target_id AS b FROM object_object SEMI JOIN line_po p ON p.po_id = source_id
+          UNION ALL
+          SELECT target_id, source_id FROM object_object SEMI JOIN line_po p ON p.po_id = target_id) r
     JOIN object o ON o.object_id = r.b AND o.object_type IN ($supplier, $requisition)
     GROUP BY ALL
 ),
+req AS (
+    SELECT o.object_id, o.attributes FROM object o SEMI JOIN po_link p ON p.requisition_id = o.object_id
+),
+req_change AS MATERIALIZED (
+    SELECT c.object_id, c.attribute, c.value, c.ts FROM object_change c SEMI JOIN req r ON r.object_id = c.object_id
+),
 requisition AS (
-    SELECT o.object_id,
-           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'department'), any_value(o.attributes->'department'))->>'$' AS department,
-           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'flow'),       any_value(o.attributes->'flow'))->>'$'       AS flow
-    FROM object o SEMI JOIN po_link p ON p.requisition_id = o.object_id
-    LEFT JOIN object_change c ON c.object_id = o.object_id AND c.attribute IN ('department', 'flow')
-    GROUP BY o.object_id
+    SELECT r.object_id,
+           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'department'), any_value(r.attributes->'department'))->>'$' AS department,
+           coalesce(arg_max(c.value, c.ts) FILTER (WHERE c.attribute = 'flow'),       any_value(r.attributes->'flow'))->>'$'       AS flow
+    FROM req r LEFT JOIN req_change c ON c.object_id = r.object_id AND c.attribute IN ('department', 'flow')
+    GROUP BY r.object_id
+),
+po_event AS MATERIALIZED (   -- found by the orders alone, then read for their creation
+    SELECT r.object_id AS po_id, r.event_id FROM event_object r SEMI JOIN line_po p ON p.po_id = r.object_id
 ),
 created AS (    -- the order's creation: when, where, by whom
-    SELECT r.object_id AS po_id, arg_min(e.facility, e.ts) AS facility, min(e.ts) AS created_at,
+    SELECT r.po_id, arg_min(e.facility, e.ts) AS facility, min(e.ts) AS created_at,
            arg_min(e.actor, e.ts) AS created_by
-    FROM event e JOIN event_object r ON r.event_id = e.event_id
-    SEMI JOIN line_po p ON p.po_id = r.object_id
+    FROM event e JOIN po_event r ON r.event_id = e.event_id
     WHERE e.activity = $create_po
     GROUP BY ALL
 )
@@ -94,16 +107,7 @@ LEFT JOIN created c      ON c.po_id = lp.po_id;
 -- (received_quantity: positive for a receipt, negative for a return), so the received quantity
 -- is their sum. A receipt event that names the order but none of its lines (an implant usage
 -- logged by the procurement platform) receipts the whole order: order_receipts.
-WITH line_po AS (
-    SELECT l.object_id AS po_line_id, min(p.object_id) AS po_id
-    FROM object l
-    JOIN (SELECT source_id AS a, target_id AS b FROM object_object
-          UNION ALL SELECT target_id, source_id FROM object_object) r ON r.a = l.object_id
-    JOIN object p ON p.object_id = r.b AND p.object_type = $purchase_order
-    WHERE l.object_type = $po_line
-      AND l.object_id IN (SELECT object_id FROM document_scope WHERE kind = 'po_line')
-    GROUP BY ALL
-),
+WITH line_po AS (SELECT * FROM scoped_line_order),
 moved AS (
     SELECT c.object_id AS po_line_id, sum(TRY_CAST(c.value->>'$' AS DOUBLE)) AS received_quantity
     FROM object_change c SEMI JOIN line_po l ON l.po_line_id = c.object_id
@@ -112,9 +116,10 @@ moved AS (
 ),
 receipt_event AS (   -- of the lines in scope and their orders
     SELECT e.event_id, e.activity, e.ts FROM event e
+    SEMI JOIN (SELECT r.event_id FROM event_object r
+               SEMI JOIN (SELECT po_line_id AS object_id FROM line_po UNION ALL SELECT po_id FROM line_po) x
+                 ON x.object_id = r.object_id) r ON r.event_id = e.event_id
     WHERE e.activity IN ($goods_receipt_activity, $return_activity)
-      AND e.event_id IN (SELECT r.event_id FROM event_object r
-                         WHERE r.object_id IN (SELECT po_line_id FROM line_po UNION ALL SELECT po_id FROM line_po))
 ),
 touched AS (
     SELECT re.event_id, re.activity, re.ts, r.object_id, o.object_type
@@ -151,9 +156,9 @@ LEFT JOIN order_events oe ON oe.po_id = l.po_id;
 
 -- name: derive_invoice_lines
 WITH line AS (
-    SELECT object_id, attributes FROM object
-    WHERE object_type = $invoice_line
-      AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice_line')
+    SELECT o.object_id, o.attributes FROM object o
+    SEMI JOIN (SELECT object_id FROM document_scope WHERE kind = 'invoice_line') s ON s.object_id = o.object_id
+    WHERE o.object_type = $invoice_line
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
@@ -171,18 +176,21 @@ state AS (
 ),
 o2o AS (
     SELECT r.a, r.b, o.object_type
-    FROM (SELECT source_id AS a, target_id AS b FROM object_object
-          UNION ALL SELECT target_id, source_id FROM object_object) r
-    SEMI JOIN line l ON l.object_id = r.a
+    FROM (SELECT source_id AS a, target_id AS b FROM object_object SEMI JOIN line ON line.object_id = source_id
+          UNION ALL
+          SELECT target_id, source_id FROM object_object SEMI JOIN line ON line.object_id = target_id) r
     JOIN object o ON o.object_id = r.b AND o.object_type IN ($invoice, $po_line)
+),
+line_event AS MATERIALIZED (    -- the lines' events, found by the lines alone
+    SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN line ON line.object_id = r.object_id
 ),
 pair_event AS (     -- events touching exactly one invoice line and one PO line link the two
     SELECT r.event_id,
            min(r.object_id) FILTER (WHERE o.object_type = $invoice_line) AS invoice_line_id,
            min(r.object_id) FILTER (WHERE o.object_type = $po_line)      AS po_line_id
-    FROM event_object r JOIN object o ON o.object_id = r.object_id
+    FROM (SELECT r.event_id, r.object_id FROM event_object r SEMI JOIN line_event e ON e.event_id = r.event_id) r
+    JOIN object o ON o.object_id = r.object_id
     WHERE o.object_type IN ($invoice_line, $po_line)
-      AND r.event_id IN (SELECT event_id FROM event_object SEMI JOIN line ON line.object_id = event_object.object_id)
     GROUP BY r.event_id
     HAVING count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $invoice_line) = 1
        AND count(DISTINCT r.object_id) FILTER (WHERE o.object_type = $po_line) = 1
@@ -214,8 +222,9 @@ FROM state s LEFT JOIN link k ON k.invoice_line_id = s.object_id;
 -- only, lower case, a leading "inv"/"in" dropped, leading zeros of the number dropped).
 -- Terms: "2/10 Net 30", "2/10NT30", "2% 10 Net 30", "Net 45", "NT45" -> discount pct, days, net days.
 WITH inv AS (
-    SELECT object_id, attributes FROM object
-    WHERE object_type = $invoice AND object_id IN (SELECT object_id FROM document_scope WHERE kind = 'invoice')
+    SELECT o.object_id, o.attributes FROM object o
+    SEMI JOIN (SELECT object_id FROM document_scope WHERE kind = 'invoice') s ON s.object_id = o.object_id
+    WHERE o.object_type = $invoice
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
@@ -233,10 +242,12 @@ state AS (
     FROM inv i LEFT JOIN latest v ON v.object_id = i.object_id
     GROUP BY i.object_id, i.attributes
 ),
+inv_rel AS MATERIALIZED (   -- the invoices' relations, found by the invoices alone
+    SELECT r.object_id AS invoice_id, r.event_id FROM event_object r SEMI JOIN inv i ON i.object_id = r.object_id
+),
 inv_event AS (
-    SELECT r.object_id AS invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.actor_kind, e.attributes
-    FROM event_object r SEMI JOIN inv i ON i.object_id = r.object_id
-    JOIN event e ON e.event_id = r.event_id
+    SELECT r.invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.actor_kind, e.attributes
+    FROM inv_rel r JOIN event e ON e.event_id = r.event_id
 ),
 ev AS (
     SELECT invoice_id,
@@ -267,7 +278,7 @@ touch AS (
 ),
 named AS (      -- objects the invoice's events or its O2O links name
     SELECT x.invoice_id, o.object_id, o.object_type
-    FROM (SELECT i.invoice_id, r.object_id FROM inv_event i JOIN event_object r ON r.event_id = i.event_id
+    FROM (SELECT i.invoice_id, r.object_id FROM inv_rel i JOIN event_object r ON r.event_id = i.event_id
           UNION
           SELECT source_id, target_id FROM object_object SEMI JOIN inv ON inv.object_id = source_id
           UNION
@@ -290,8 +301,9 @@ terms AS (
 contract AS (   -- its lines of order lines under a GPO contract (invoice_lines, po_lines: derived just before)
     SELECT il.invoice_id, count(*) AS contract_lines,
            count(*) FILTER (WHERE round(il.unit_price - pl.contract_price, 2) <= 0) AS compliant_lines
-    FROM invoice_lines il JOIN po_lines pl ON pl.po_line_id = il.po_line_id
-    WHERE il.invoice_id IN (SELECT object_id FROM inv) AND pl.contract_price > 0 AND il.unit_price IS NOT NULL
+    FROM (SELECT * FROM invoice_lines l SEMI JOIN inv ON inv.object_id = l.invoice_id) il
+    JOIN po_lines pl ON pl.po_line_id = il.po_line_id
+    WHERE pl.contract_price > 0 AND il.unit_price IS NOT NULL
     GROUP BY il.invoice_id
 ),
 po_department AS (
@@ -355,15 +367,20 @@ LEFT JOIN contract c     ON c.invoice_id = s.object_id
 -- One row per match exception: the exception object its Flag Match Exception names (else the
 -- invoice), its invoice, when it was first flagged and first resolved; from the events that name
 -- the exceptions and invoices in scope.
-WITH ex AS (
+WITH scope_event AS MATERIALIZED (    -- found by the documents in scope alone
+    SELECT DISTINCT r.event_id FROM event_object r
+    SEMI JOIN (SELECT object_id FROM document_scope WHERE kind IN ('exception', 'invoice')) s ON s.object_id = r.object_id
+),
+flag_event AS (
+    SELECT e.event_id, e.ts, e.activity FROM event e SEMI JOIN scope_event s ON s.event_id = e.event_id
+    WHERE e.activity IN ($flag_exception, $resolve_exception)
+),
+ex AS (
     SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.activity) AS activity,
            min(r.object_id) FILTER (WHERE o.object_type = $exception) AS exception_id,
            min(r.object_id) FILTER (WHERE o.object_type = $invoice)   AS invoice_id
-    FROM event e JOIN event_object r ON r.event_id = e.event_id
+    FROM flag_event e JOIN event_object r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($exception, $invoice)
-    WHERE e.activity IN ($flag_exception, $resolve_exception)
-      AND e.event_id IN (SELECT event_id FROM event_object
-                         WHERE object_id IN (SELECT object_id FROM document_scope WHERE kind IN ('exception', 'invoice')))
     GROUP BY e.event_id
 )
 SELECT coalesce(exception_id, invoice_id)                         AS exception_id,
@@ -377,13 +394,17 @@ GROUP BY 1;
 -- The documents (and the orders, requisitions and suppliers they are read through) that the loads
 -- with batch ids in [$first, $last] may have changed: an object arriving, a new attribute value,
 -- a new relation, a new event of an old relation. (O2O links carry no load id; they arrive with
--- the events or objects of the record that states them, which this catches.)
+-- the events or objects of the record that states them, which this catches.) Each part is read
+-- by batch id alone, so zone maps skip all but the loads' row groups; a relation stored before
+-- its event (the event arriving now) is found in event_lookup, which holds it without the
+-- event's details until the event comes (its row groups without such rows are skipped too).
 CREATE OR REPLACE TEMP TABLE document_touched AS
 SELECT DISTINCT t.object_id, o.object_type, o.batch_id BETWEEN $first AND $last AS arrived
 FROM (
-    SELECT object_id FROM event_object     -- one scan: new relations and relations of new events
-    WHERE batch_id BETWEEN $first AND $last
-       OR event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
+    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
+    UNION ALL
+    SELECT unnest(objects) FROM event_lookup
+    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
     UNION ALL
     SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
     UNION ALL
@@ -392,74 +413,62 @@ FROM (
 WHERE o.object_type IN ($po_line, $purchase_order, $requisition, $supplier, $invoice, $invoice_line, $exception,
                         $payment);   -- payments: for the bank-change control (models/controls.py)
 
--- name: refresh_scope
--- Which rows to derive again. A PO line: itself, or its order, the order's requisition, or a
--- supplier the order names that just arrived. Receipts: as the PO lines. An invoice: itself, or
--- an order it names whose lines changed. An invoice line: itself, or the invoice or PO line it is
--- tied to (by O2O or a shared event).
-CREATE OR REPLACE TEMP TABLE document_scope AS
-WITH o2o AS (
-    SELECT source_id AS a, target_id AS b FROM object_object
+-- name: scope_start
+-- Which rows to derive again is found in steps (models/documents.py SCOPE_STEPS), each adding the
+-- objects of one type that a step's objects lead to, into document_step (step, object_id); this
+-- seeds the steps with what the loads touched. Every step keeps objects of the one type it stands
+-- for: an order's O2O neighbours include its supplier and contract, whose neighbours are every
+-- order of theirs, so an untyped step would re-derive most of the store after a small load.
+CREATE OR REPLACE TEMP TABLE document_step AS
+SELECT s.step, t.object_id
+FROM document_touched t
+JOIN (VALUES ('po',        $purchase_order, false),
+             ('po_from',   $requisition,    false),   -- their orders' lines read them
+             ('po_from',   $supplier,       true),    -- one that just arrived
+             ('line',      $po_line,        false),
+             ('line_touched', $po_line,     false),
+             ('line_from', $po_line,        false),   -- invoice lines are read through these
+             ('line_from', $invoice,        false),
+             ('inv_via',   $supplier,       true),    -- invoices read these
+             ('inv_line',  $invoice_line,   false),
+             ('inv_from',  $invoice_line,   false),   -- an invoice reads its lines
+             ('inv',       $invoice,        false),
+             ('exc',       $exception,      false)) s(step, object_type, arrived_only)
+  ON s.object_type = t.object_type AND (t.arrived OR NOT s.arrived_only);
+
+-- name: scope_copy
+INSERT INTO document_step SELECT $into, object_id FROM document_step WHERE step = $from;
+
+-- name: scope_o2o
+-- The objects of type $type tied by O2O, either way, to the objects of step $from, into step $into.
+-- One scan of object_object per direction (a union of the whole table both ways would be stored).
+INSERT INTO document_step
+SELECT $into, o.object_id FROM object o SEMI JOIN (
+    SELECT r.target_id AS object_id FROM object_object r
+    SEMI JOIN (SELECT object_id FROM document_step WHERE step = $from) f ON f.object_id = r.source_id
     UNION ALL
-    SELECT target_id, source_id FROM object_object
-),
-po AS (
-    SELECT object_id AS po_id FROM document_touched WHERE object_type = $purchase_order
-    UNION
-    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a
-    WHERE t.object_type = $requisition OR (t.object_type = $supplier AND t.arrived)
-),
-line AS (
-    SELECT object_id FROM document_touched WHERE object_type = $po_line
-    UNION
-    SELECT r.b FROM o2o r SEMI JOIN po ON po.po_id = r.a
-),
-line_po AS (    -- orders whose lines are derived again (invoices read an order through its lines)
-    SELECT po_id FROM po
-    UNION
-    SELECT r.b FROM o2o r SEMI JOIN line ON line.object_id = r.a
-),
-inv_line AS (
-    SELECT object_id FROM document_touched WHERE object_type = $invoice_line
-    UNION
-    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a
-    WHERE t.object_type IN ($invoice, $po_line)
-    UNION
-    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
-    JOIN document_touched t ON t.object_id = r1.object_id AND t.object_type = $po_line
-),
-inv_via AS (    -- invoices read these: their order (through its lines) and a supplier that just arrived
-    SELECT po_id AS object_id FROM line_po
-    UNION
-    SELECT object_id FROM document_touched WHERE object_type = $supplier AND arrived
-),
-inv AS (
-    SELECT object_id FROM document_touched WHERE object_type = $invoice
-    UNION
-    SELECT r.b FROM o2o r JOIN document_touched t ON t.object_id = r.a     -- its lines' prices changed
-    WHERE t.object_type = $invoice_line
-    UNION
-    SELECT r.b FROM o2o r SEMI JOIN inv_via v ON v.object_id = r.a
-    UNION
-    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
-    SEMI JOIN inv_via v ON v.object_id = r1.object_id
-),
-exc AS (    -- a match exception is read whole: with every exception its invoices' events name
-    SELECT object_id FROM document_touched WHERE object_type = $exception
-    UNION
-    SELECT r2.object_id FROM event_object r1 JOIN event_object r2 ON r2.event_id = r1.event_id
-    SEMI JOIN inv ON inv.object_id = r1.object_id
-),
-scoped AS (
-    SELECT 'po_line' AS kind, object_id FROM line
-    UNION ALL SELECT 'invoice_line', object_id FROM inv_line
-    UNION ALL SELECT 'invoice', object_id FROM inv
-    UNION ALL SELECT 'exception', object_id FROM exc
-)
-SELECT s.kind, s.object_id
-FROM scoped s JOIN object o ON o.object_id = s.object_id
-WHERE o.object_type = CASE s.kind WHEN 'po_line' THEN $po_line WHEN 'invoice_line' THEN $invoice_line
-                                  WHEN 'exception' THEN $exception ELSE $invoice END;
+    SELECT r.source_id FROM object_object r
+    SEMI JOIN (SELECT object_id FROM document_step WHERE step = $from) f ON f.object_id = r.target_id
+) n ON n.object_id = o.object_id
+WHERE o.object_type = $type;
+
+-- name: scope_events
+-- The objects of type $type that share an event with the objects of step $from, into step $into.
+INSERT INTO document_step
+SELECT $into, o.object_id FROM object o SEMI JOIN (
+    SELECT r2.object_id FROM event_object r2 SEMI JOIN (
+        SELECT r1.event_id FROM event_object r1
+        SEMI JOIN (SELECT object_id FROM document_step WHERE step = $from) f ON f.object_id = r1.object_id
+    ) e ON e.event_id = r2.event_id
+) n ON n.object_id = o.object_id
+WHERE o.object_type = $type;
+
+-- name: scope_done
+CREATE OR REPLACE TEMP TABLE document_scope AS
+SELECT DISTINCT CASE step WHEN 'line' THEN 'po_line' WHEN 'inv_line' THEN 'invoice_line'
+                          WHEN 'inv' THEN 'invoice' ELSE 'exception' END AS kind, object_id
+FROM document_step WHERE step IN ('line', 'inv_line', 'inv', 'exc');
+DROP TABLE document_step;
 
 -- name: rebuild_scope
 CREATE OR REPLACE TEMP TABLE document_scope AS

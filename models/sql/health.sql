@@ -120,9 +120,10 @@ CREATE OR REPLACE TEMP TABLE coverage_scope AS
 SELECT DISTINCT case_id FROM (
     SELECT case_id FROM case_event WHERE $first IS NULL
     UNION ALL
-    SELECT r.object_id FROM event_object r    -- one pass: new relations, relations of new events
-    LEFT JOIN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last) fresh USING (event_id)
-    WHERE r.batch_id BETWEEN $first AND $last OR fresh.event_id IS NOT NULL
+    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
+    UNION ALL   -- relations stored before their event, which arrives now (event_lookup: no details yet)
+    SELECT unnest(objects) FROM event_lookup
+    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
     UNION ALL
     SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
     UNION ALL
