@@ -84,9 +84,11 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
-    """`items`, with the next ones read and decoded by a thread while the caller maps the current
-    one (file reads and UTF-8 decoding release the GIL). DuckDB stays on the caller's thread:
-    translating in this thread while the store wrote on the caller's once hung both. At most
+    """`items`, with the next ones made by a thread while the caller uses the current one (file
+    reads, UTF-8 decoding, pyarrow's parsers and DuckDB release the GIL). The thread also closes
+    `items` when it stops, early or not: a generator that holds a DuckDB connection (a CSV's
+    translator) is then started, used and closed on that one thread, never closed by the
+    caller's while a query of it runs (which once hung a load that failed midway). At most
     `depth` items wait, so memory stays bounded by the batch size; errors arrive in order."""
     done = object()
     box: queue.Queue = queue.Queue(maxsize=depth)
@@ -106,6 +108,10 @@ def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
             box.put((done, None))
         except BaseException as exc:      # handed to the consumer, raised there
             box.put((done, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="block-reader", daemon=True)
     worker.start()

@@ -41,6 +41,9 @@ class Translator:
         self.columns = columns or []
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        # One thread: the readers translate on a thread of their own while the store writes the
+        # batch before on the other core, so more threads here would only contend with it.
+        self.con.execute("SET threads = 1")
         self.con.execute("CREATE TEMP TABLE zones AS SELECT DISTINCT name FROM pg_timezone_names()")
         for name, table in (("activity_map", mapping.activities), ("facility_map", mapping.facilities),
                             ("actor_kind_map", mapping.actor_kinds)):

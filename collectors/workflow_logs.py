@@ -46,29 +46,33 @@ def read_csv(path: str | Path, mapping: Mapping | None = None, batch_rows: int =
     header = _unique_names(header)
     mapping = _resolve(mapping, header, source)
     context = csv_context(text[:header_end].rstrip("\r\n"), delimiter, encoding)
-    translator = Translator(mapping, CSV, header)
-    try:
-        chunks = [(2, text[header_end:])]
-        for line, block in read_ahead(_chain(chunks, blocks)):
-            if block:
-                yield _csv_batch(translator, source, header, delimiter, line, block, context)
-    finally:
-        translator.close()
+    yield from read_ahead(_csv_batches(mapping, source, header, delimiter, _chain([(2, text[header_end:])], blocks),
+                                       context))
 
 
 def read_jsonl(path: str | Path, mapping: Mapping, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
     """The batches of the JSON-lines state log at `path` (one JSON object per line)."""
     source = str(path)
     encoding = encoding_of(path, mapping.encoding)
-    translator = Translator(mapping, JSONL)
+    yield from read_ahead(_jsonl_batches(mapping, source, line_blocks(path, encoding,
+                                                                      _block_bytes(path, encoding, batch_rows))))
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+def _csv_batches(mapping: Mapping, source: str, header: list[str], delimiter: str, blocks: Iterator,
+                 context: str) -> Iterator[Batch]:
+    """The blocks translated, on read_ahead's thread (the translator's DuckDB connection is made,
+    used and closed there) while the caller's stores the batch before; the blocks themselves
+    are read and decoded by one more thread ahead."""
+    translator = Translator(mapping, CSV, header)
     try:
-        for first_line, block in read_ahead(line_blocks(path, encoding, _block_bytes(path, encoding, batch_rows))):
-            yield _jsonl_batch(translator, source, _jsonl_lines(first_line, block))
+        for line, block in read_ahead(blocks):
+            if block:
+                yield _csv_batch(translator, source, header, delimiter, line, block, context)
     finally:
         translator.close()
 
 
-# -- CSV ----------------------------------------------------------------------------------------
 def csv_context(header_line: str, delimiter: str, encoding: str) -> str:
     """What a dead letter of a CSV needs to be re-read alone: the header line and delimiter."""
     return json.dumps({"format": CSV, "header": header_line, "delimiter": delimiter, "encoding": encoding})
@@ -150,6 +154,16 @@ def _csv_rows(header: list[str], delimiter: str, first_line: int, block: str):
 
 
 # -- JSONL --------------------------------------------------------------------------------------
+def _jsonl_batches(mapping: Mapping, source: str, blocks: Iterator) -> Iterator[Batch]:
+    """As _csv_batches: translated on read_ahead's thread, the blocks read by one more ahead."""
+    translator = Translator(mapping, JSONL)
+    try:
+        for first_line, block in read_ahead(blocks):
+            yield _jsonl_batch(translator, source, _jsonl_lines(first_line, block))
+    finally:
+        translator.close()
+
+
 def _jsonl_lines(first_line: int, block: str) -> pa.Table:
     lines = pc.list_flatten(pc.split_pattern(pa.array([block], pa.string()), "\n"))
     if block.endswith("\n"):
