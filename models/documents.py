@@ -42,7 +42,8 @@ SCOPE_STEPS = (
     ("o2o", "po_from", "po", v.PURCHASE_ORDER),
     ("o2o", "po", "line", v.PO_LINE),
     ("copy", "po", "inv_via", None),
-    ("o2o", "line", "inv_via", v.PURCHASE_ORDER),
+    ("o2o", "line", "line_po", v.PURCHASE_ORDER),
+    ("copy", "line_po", "inv_via", None),
     ("o2o", "line_from", "inv_line", v.INVOICE_LINE),
     ("events", "line_touched", "inv_line", v.INVOICE_LINE),
     ("copy", "inv_via", "inv_from", None),
@@ -64,6 +65,7 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
         _scope(con)
         _derive(con)
+        con.execute(sql("documents.scope_relations_done"))
     else:
         con.execute(sql("documents.no_scope"))
     # document_touched and document_scope stay for models/dimensions.py `refresh` (categories)
@@ -73,7 +75,9 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
 def rebuild(con) -> None:
     """Derive every document afresh (after the derivation changed)."""
     _run(con, "documents.rebuild_scope")
+    con.execute(sql("documents.all_relations"))
     _derive(con)
+    con.execute(sql("documents.all_relations_done"))
     con.execute(sql("documents.refresh_done"))
 
 
@@ -82,6 +86,7 @@ def _scope(con) -> None:
     _run(con, "documents.scope_start")
     for how, source, into, object_type in SCOPE_STEPS:
         execute(con, f"documents.scope_{how}", **{"from": source, "into": into, "type": object_type})
+    con.execute(sql("documents.scope_relations"))
     _run(con, "documents.scope_done")
 
 

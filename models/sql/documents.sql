@@ -73,7 +73,7 @@ requisition AS (
     GROUP BY r.object_id
 ),
 po_event AS MATERIALIZED (   -- found by the orders alone, then read for their creation
-    SELECT r.object_id AS po_id, r.event_id FROM event_object r SEMI JOIN line_po p ON p.po_id = r.object_id
+    SELECT r.object_id AS po_id, r.event_id FROM scope_relation r SEMI JOIN line_po p ON p.po_id = r.object_id
 ),
 created AS (    -- the order's creation: when, where, by whom
     SELECT r.po_id, arg_min(e.facility, e.ts) AS facility, min(e.ts) AS created_at,
@@ -116,14 +116,14 @@ moved AS (
 ),
 receipt_event AS (   -- of the lines in scope and their orders
     SELECT e.event_id, e.activity, e.ts FROM event e
-    SEMI JOIN (SELECT r.event_id FROM event_object r
+    SEMI JOIN (SELECT r.event_id FROM scope_relation r
                SEMI JOIN (SELECT po_line_id AS object_id FROM line_po UNION ALL SELECT po_id FROM line_po) x
                  ON x.object_id = r.object_id) r ON r.event_id = e.event_id
     WHERE e.activity IN ($goods_receipt_activity, $return_activity)
 ),
 touched AS (
     SELECT re.event_id, re.activity, re.ts, r.object_id, o.object_type
-    FROM receipt_event re JOIN event_object r ON r.event_id = re.event_id
+    FROM receipt_event re JOIN scope_relation r ON r.event_id = re.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($po_line, $purchase_order)
 ),
 line_events AS (
@@ -182,13 +182,13 @@ o2o AS (
     JOIN object o ON o.object_id = r.b AND o.object_type IN ($invoice, $po_line)
 ),
 line_event AS MATERIALIZED (    -- the lines' events, found by the lines alone
-    SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN line ON line.object_id = r.object_id
+    SELECT DISTINCT r.event_id FROM scope_relation r SEMI JOIN line ON line.object_id = r.object_id
 ),
 pair_event AS (     -- events touching exactly one invoice line and one PO line link the two
     SELECT r.event_id,
            min(r.object_id) FILTER (WHERE o.object_type = $invoice_line) AS invoice_line_id,
            min(r.object_id) FILTER (WHERE o.object_type = $po_line)      AS po_line_id
-    FROM (SELECT r.event_id, r.object_id FROM event_object r SEMI JOIN line_event e ON e.event_id = r.event_id) r
+    FROM (SELECT r.event_id, r.object_id FROM scope_relation r SEMI JOIN line_event e ON e.event_id = r.event_id) r
     JOIN object o ON o.object_id = r.object_id
     WHERE o.object_type IN ($invoice_line, $po_line)
     GROUP BY r.event_id
@@ -243,7 +243,7 @@ state AS (
     GROUP BY i.object_id, i.attributes
 ),
 inv_rel AS MATERIALIZED (   -- the invoices' relations, found by the invoices alone
-    SELECT r.object_id AS invoice_id, r.event_id FROM event_object r SEMI JOIN inv i ON i.object_id = r.object_id
+    SELECT r.object_id AS invoice_id, r.event_id FROM scope_relation r SEMI JOIN inv i ON i.object_id = r.object_id
 ),
 inv_event AS (
     SELECT r.invoice_id, e.event_id, e.activity, e.ts, e.facility, e.actor, e.actor_kind, e.attributes
@@ -278,7 +278,7 @@ touch AS (
 ),
 named AS (      -- objects the invoice's events or its O2O links name
     SELECT x.invoice_id, o.object_id, o.object_type
-    FROM (SELECT i.invoice_id, r.object_id FROM inv_rel i JOIN event_object r ON r.event_id = i.event_id
+    FROM (SELECT i.invoice_id, r.object_id FROM inv_rel i JOIN scope_relation r ON r.event_id = i.event_id
           UNION
           SELECT source_id, target_id FROM object_object SEMI JOIN inv ON inv.object_id = source_id
           UNION
@@ -368,7 +368,7 @@ LEFT JOIN contract c     ON c.invoice_id = s.object_id
 -- invoice), its invoice, when it was first flagged and first resolved; from the events that name
 -- the exceptions and invoices in scope.
 WITH scope_event AS MATERIALIZED (    -- found by the documents in scope alone
-    SELECT DISTINCT r.event_id FROM event_object r
+    SELECT DISTINCT r.event_id FROM scope_relation r
     SEMI JOIN (SELECT object_id FROM document_scope WHERE kind IN ('exception', 'invoice')) s ON s.object_id = r.object_id
 ),
 flag_event AS (
@@ -379,7 +379,7 @@ ex AS (
     SELECT e.event_id, any_value(e.ts) AS ts, any_value(e.activity) AS activity,
            min(r.object_id) FILTER (WHERE o.object_type = $exception) AS exception_id,
            min(r.object_id) FILTER (WHERE o.object_type = $invoice)   AS invoice_id
-    FROM flag_event e JOIN event_object r ON r.event_id = e.event_id
+    FROM flag_event e JOIN scope_relation r ON r.event_id = e.event_id
     JOIN object o ON o.object_id = r.object_id AND o.object_type IN ($exception, $invoice)
     GROUP BY e.event_id
 )
@@ -462,6 +462,27 @@ SELECT $into, o.object_id FROM object o SEMI JOIN (
     ) e ON e.event_id = r2.event_id
 ) n ON n.object_id = o.object_id
 WHERE o.object_type = $type;
+
+-- name: scope_relations
+-- The relations the derive_* blocks read (scope_relation: event_id, object_id): every relation of
+-- an event of a document in scope or of a scoped PO line's order. Two scans of event_object here
+-- instead of one or two in each block; `rebuild` reads event_object whole in its place.
+CREATE OR REPLACE TEMP TABLE scope_relation AS
+WITH scoped_event AS MATERIALIZED (
+    SELECT DISTINCT r.event_id FROM event_object r
+    SEMI JOIN (SELECT object_id FROM document_step WHERE step IN ('line', 'line_po', 'inv_line', 'inv', 'exc')) s
+      ON s.object_id = r.object_id
+)
+SELECT r.event_id, r.object_id FROM event_object r SEMI JOIN scoped_event e ON e.event_id = r.event_id;
+
+-- name: all_relations
+CREATE OR REPLACE TEMP VIEW scope_relation AS SELECT event_id, object_id FROM event_object;
+
+-- name: scope_relations_done
+DROP TABLE IF EXISTS scope_relation;
+
+-- name: all_relations_done
+DROP VIEW IF EXISTS scope_relation;
 
 -- name: scope_done
 CREATE OR REPLACE TEMP TABLE document_scope AS
