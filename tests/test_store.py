@@ -97,6 +97,16 @@ def test_loading_the_same_batch_twice_changes_no_count(store):
     assert after["batches"] == before["batches"] + 1   # the second load is still on record
 
 
+def test_an_attribute_change_repeated_in_a_batch_is_stored_once(store):
+    changes = pa.table({"object_id": ["PO-1", "PO-1", "PO-1"],
+                        "ts": [datetime(2026, 3, 1, 9, 30)] * 2 + [datetime(2026, 3, 2, 9, 30)],
+                        "attribute": ["total"] * 3, "value": ["10", "10", "12"]})
+    store.ingest([Batch(object_change=changes)], source="erp.csv", kind="state_log")
+    store.ingest([Batch(object_change=changes)], source="erp.csv", kind="state_log")
+    assert store.cursor().sql("SELECT ts, value FROM object_change ORDER BY ts").fetchall() == [
+        (datetime(2026, 3, 1, 9, 30), "10"), (datetime(2026, 3, 2, 9, 30), "12")]
+
+
 def test_a_load_that_fails_midway_leaves_the_store_as_it_was(store):
     def batches():
         yield Batch(event=_events("erp:1", "erp:2"))
