@@ -136,14 +136,22 @@ SELECT DISTINCT case_id FROM (
 DELETE FROM case_coverage WHERE case_id IN (SELECT case_id FROM coverage_scope);
 
 -- name: keep_coverage
+-- Which of the scoped cases' events a span carried is looked up for those events only (not
+-- every event of sync_hop made distinct); their case_event rows are read twice rather than stored.
 INSERT INTO case_coverage
+WITH scoped AS NOT MATERIALIZED (
+    SELECT ce.object_type, ce.case_id, ce.event_id, ce.facility
+    FROM case_event ce SEMI JOIN coverage_scope s ON s.case_id = ce.case_id
+),
+carried AS (
+    SELECT DISTINCT h.event_id FROM sync_hop h SEMI JOIN scoped ce ON ce.event_id = h.event_id
+)
 SELECT ce.object_type, ce.case_id,
        coalesce(list(DISTINCT ce.facility ORDER BY ce.facility) FILTER (WHERE ce.facility IS NOT NULL), []),
        bool_or(h.event_id IS NOT NULL),
        coalesce(list(DISTINCT ce.facility ORDER BY ce.facility)
                 FILTER (WHERE ce.facility IS NOT NULL AND h.event_id IS NOT NULL), [])
-FROM case_event ce SEMI JOIN coverage_scope s ON s.case_id = ce.case_id
-LEFT JOIN (SELECT DISTINCT event_id FROM sync_hop) h USING (event_id)
+FROM scoped ce LEFT JOIN carried h USING (event_id)
 GROUP BY ce.object_type, ce.case_id;
 
 -- name: coverage_done
