@@ -91,6 +91,10 @@ class Mapping:
             cols += [o.id, *o.attributes.values()]
         return list(dict.fromkeys(c for c in cols if c))
 
+    def attribute_columns(self) -> list[str]:
+        """The source columns read as attribute values, of events or objects."""
+        return list(dict.fromkeys([*self.attributes.values(), *(c for o in self.objects for c in o.attributes.values())]))
+
 
 def read_mapping(path: str | Path) -> Mapping:
     """Read and validate the mapping file at `path`."""

@@ -39,6 +39,12 @@ class Translator:
         self.m = mapping
         self.flavour = flavour
         self.columns = columns or []
+        # JSONL: each line is parsed once by json_transform into a struct of its mapped fields,
+        # text where only text is read, JSON where attributes are (their text taken from it).
+        # Struct fields are case-insensitive: names equal but for case are extracted apart.
+        self.as_json = set(mapping.attribute_columns())
+        lower = [c.lower() for c in mapping.columns()]
+        self.apart = [c for c, low in zip(mapping.columns(), lower) if lower.count(low) > 1]
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         # One thread: the readers translate on a thread of their own while the store writes the
@@ -60,18 +66,16 @@ class Translator:
             return "NULL::VARCHAR"
         if self.flavour == CSV:
             return f"nullif(trim({ident(column)}), '')"
-        return f"nullif(trim(_xs[{self._index(column)}]), '')"
+        return f"nullif(trim({self._raw_cell(column)}), '')"
 
     def _json(self, column: str) -> str:
         if self.flavour == CSV:
             v = f"nullif({ident(column)}, '')"
             return (f"CASE WHEN {v} IS NULL THEN NULL::JSON WHEN regexp_full_match({v}, {lit(NUMBER)}) "
                     f"THEN {v}::JSON ELSE to_json({v}) END")
-        return f"_js[{self._index(column)}]"
-
-    def _index(self, column: str) -> int:
-        """1-based position of `column` in the JSONL pre-extracted lists."""
-        return self.m.columns().index(column) + 1
+        if column in self.apart:
+            return f"_a{self.apart.index(column)}"
+        return f"struct_extract(_r, {lit(column)})"
 
     @staticmethod
     def _path(column: str) -> str:
@@ -97,7 +101,7 @@ class Translator:
         else:
             event_id = f"md5({lit(m.system)} || chr(31) || trim(_raw))"
         # Each attribute column becomes JSON once (_j<n>), however many objects record it.
-        attr_columns = list(dict.fromkeys([*m.attributes.values(), *(c for o in m.objects for c in o.attributes.values())]))
+        attr_columns = m.attribute_columns()
         j = {c: f"_j{n}" for n, c in enumerate(attr_columns)}
 
         def value(name: str, column: str) -> str:
@@ -119,16 +123,18 @@ class Translator:
         jsons_kept = "".join(f", {v}" for v in j.values())
         jsons = "".join(f", {self._json(c)} AS {j[c]}" for c in attr_columns)
         if self.flavour == JSONL:
-            paths = ", ".join(lit(self._path(c)) for c in m.columns()) or "'$.__none__'"
-            # one JSON parse per line: the values as JSON, their text taken from those; a line that
-            # is no JSON object stays (_ok false) for its reason. Blank lines (only what trim()
-            # removes, the Unicode spaces) are skipped; regular expressions stop at the first
-            # character that decides, where trim() and ltrim() copy every line (a third of the
-            # step's time).
-            source = f"""(SELECT *, list_transform(_js, lambda x: x ->> '$') AS _xs FROM (
-                             SELECT _line, _raw, _ok, CASE WHEN _ok THEN json_extract(_raw, [{paths}]) END AS _js
-                             FROM (SELECT *, regexp_matches(_raw, '^[ \t\r]*[{{]') AND json_valid(_raw) AS _ok
-                                   FROM src WHERE regexp_matches(_raw, '[^\\p{{Zs}}]'))))"""
+            fields = {c: "JSON" if c in self.as_json else "VARCHAR" for c in m.columns() if c not in self.apart}
+            spec = lit(json.dumps(fields or {"-": "VARCHAR"}))
+            apart = "".join(f", CASE WHEN _ok THEN json_extract(_raw, {lit(self._path(c))}) END AS _a{n}"
+                            for n, c in enumerate(self.apart))
+            # one JSON parse per line (json_transform, half what extracting a list of values and
+            # taking each one's text cost); a line that is no JSON object stays (_ok false) for its
+            # reason. Blank lines (only what trim() removes, the Unicode spaces) are skipped;
+            # regular expressions stop at the first character that decides, where trim() and
+            # ltrim() copy every line (a third of the step's time).
+            source = f"""(SELECT _line, _raw, _ok, CASE WHEN _ok THEN json_transform(_raw, {spec}) END AS _r {apart}
+                          FROM (SELECT *, regexp_matches(_raw, '^[ \t\r]*[{{]') AND json_valid(_raw) AS _ok
+                                FROM src WHERE regexp_matches(_raw, '[^\\p{{Zs}}]')))"""
         else:
             source = "src"
 
@@ -263,7 +269,9 @@ class Translator:
     def _raw_cell(self, column: str) -> str:
         if self.flavour == CSV:
             return ident(column)
-        return f"_xs[{self._index(column)}]"
+        if column in self.as_json or column in self.apart:
+            return f"({self._json(column)} ->> '$')"
+        return f"struct_extract(_r, {lit(column)})"
 
     # -- one chunk ----------------------------------------------------------------------------
     def translate(self, src: pa.Table) -> tuple[Batch, list[tuple[int, str]]]:
