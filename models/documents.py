@@ -63,7 +63,7 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     in the temp tables document_touched and document_scope."""
     execute(con, "documents.refresh_touched", **NAMES, first=first_batch, last=last_batch)
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
-        _scope(con)
+        _scope(con, first_batch, last_batch)
         _derive(con)
         con.execute(sql("documents.scope_relations_done"))
     else:
@@ -81,11 +81,12 @@ def rebuild(con) -> None:
     con.execute(sql("documents.refresh_done"))
 
 
-def _scope(con) -> None:
+def _scope(con, first_batch: str, last_batch: str) -> None:
     """document_scope: the documents to derive again, found from document_touched."""
     _run(con, "documents.scope_start")
     for how, source, into, object_type in SCOPE_STEPS:
-        execute(con, f"documents.scope_{how}", **{"from": source, "into": into, "type": object_type})
+        execute(con, f"documents.scope_{how}", **{"from": source, "into": into, "type": object_type,
+                                                   "first": first_batch, "last": last_batch})
     con.execute(sql("documents.scope_relations"))
     _run(con, "documents.scope_done")
 

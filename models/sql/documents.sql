@@ -454,13 +454,21 @@ WHERE o.object_type = $type;
 
 -- name: scope_events
 -- The objects of type $type that share an event with the objects of step $from, into step $into.
+-- What those events name is read from event_lookup by key (the relations of earlier loads; a key
+-- scan, not a scan of event_object's ids) and from the relations the loads [$first, $last] stored.
 INSERT INTO document_step
-SELECT $into, o.object_id FROM object o SEMI JOIN (
-    SELECT r2.object_id FROM event_object r2 SEMI JOIN (
-        SELECT r1.event_id FROM event_object r1
-        SEMI JOIN (SELECT object_id FROM document_step WHERE step = $from) f ON f.object_id = r1.object_id
-    ) e ON e.event_id = r2.event_id
-) n ON n.object_id = o.object_id
+WITH step_event AS MATERIALIZED (
+    SELECT DISTINCT r.event_id FROM event_object r
+    SEMI JOIN (SELECT object_id FROM document_step WHERE step = $from) f ON f.object_id = r.object_id
+),
+named AS (
+    SELECT unnest(l.objects) AS object_id FROM event_lookup l
+    SEMI JOIN step_event e ON hash(e.event_id) = l.event_key
+    UNION ALL
+    SELECT r.object_id FROM event_object r SEMI JOIN step_event e ON e.event_id = r.event_id
+    WHERE r.batch_id BETWEEN $first AND $last
+)
+SELECT $into, o.object_id FROM object o SEMI JOIN named n ON n.object_id = o.object_id
 WHERE o.object_type = $type;
 
 -- name: scope_relations
