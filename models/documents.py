@@ -37,7 +37,8 @@ DERIVED = ("po_lines", "receipts", "invoice_lines", "invoices", "match_exception
 # its receipts): itself, or its order, the order's requisition, or a supplier the order names
 # that just arrived. An invoice line: itself, or the invoice or PO line it is tied to (by O2O or
 # a shared event). An invoice: itself, its lines, or an order it names (by O2O or its events)
-# whose lines are derived again. A match exception: every one its invoices' events name.
+# whose lines are derived again. A match exception: every one its invoices' events name. And the
+# suppliers a touched payment's events name, for models/controls.py (kind 'supplier').
 SCOPE_STEPS = (
     ("o2o", "po_from", "po", v.PURCHASE_ORDER),
     ("o2o", "po", "line", v.PO_LINE),
@@ -50,6 +51,7 @@ SCOPE_STEPS = (
     ("o2o", "inv_from", "inv", v.INVOICE),
     ("events", "inv_via", "inv", v.INVOICE),
     ("events", "inv", "exc", v.EXCEPTION),
+    ("events", "payment", "paid", v.SUPPLIER),   # for the bank-change control (models/controls.py)
 )
 
 # The procurement platform's kinds of purchase (requisition attribute `flow`)

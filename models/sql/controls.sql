@@ -27,15 +27,10 @@ SELECT object_id FROM document_scope WHERE kind = 'invoice';
 
 -- name: scope_suppliers
 -- The suppliers a load touched (documents' temp table document_touched), and the suppliers
--- paid by the payments it touched.
+-- paid by the payments it touched (found with the documents' scope, kind 'supplier').
 SELECT object_id FROM document_touched WHERE object_type = $supplier
 UNION
-SELECT s.object_id
-FROM document_touched p
-JOIN event_object r ON r.object_id = p.object_id
-JOIN event_object s ON s.event_id = r.event_id
-JOIN object o ON o.object_id = s.object_id AND o.object_type = $supplier
-WHERE p.object_type = $payment;
+SELECT object_id FROM document_scope WHERE kind = 'supplier';
 
 -- name: forget
 DELETE FROM control_findings

@@ -433,7 +433,8 @@ JOIN (VALUES ('po',        $purchase_order, false),
              ('inv_line',  $invoice_line,   false),
              ('inv_from',  $invoice_line,   false),   -- an invoice reads its lines
              ('inv',       $invoice,        false),
-             ('exc',       $exception,      false)) s(step, object_type, arrived_only)
+             ('exc',       $exception,      false),
+             ('payment',   $payment,        false)) s(step, object_type, arrived_only)
   ON s.object_type = t.object_type AND (t.arrived OR NOT s.arrived_only);
 
 -- name: scope_copy
@@ -494,9 +495,10 @@ DROP VIEW IF EXISTS scope_relation;
 
 -- name: scope_done
 CREATE OR REPLACE TEMP TABLE document_scope AS
+-- (kind 'supplier': the suppliers paid by the payments touched, for models/controls.py)
 SELECT DISTINCT CASE step WHEN 'line' THEN 'po_line' WHEN 'inv_line' THEN 'invoice_line'
-                          WHEN 'inv' THEN 'invoice' ELSE 'exception' END AS kind, object_id
-FROM document_step WHERE step IN ('line', 'inv_line', 'inv', 'exc');
+                          WHEN 'inv' THEN 'invoice' WHEN 'paid' THEN 'supplier' ELSE 'exception' END AS kind, object_id
+FROM document_step WHERE step IN ('line', 'inv_line', 'inv', 'exc', 'paid');
 DROP TABLE document_step;
 
 -- name: rebuild_scope
