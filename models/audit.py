@@ -64,6 +64,8 @@ def case_trail(con, object_id: str) -> pa.Table:
     with the span's event id and type. Events are found by key in event_lookup (four short
     queries, not one that reads every relation)."""
     own = table(con, "audit.own_event_keys", object_id=object_id).column("event_key").to_pylist()
+    if not own:    # no case of its own: master data
+        own = table(con, "audit.master_data_event_keys", object_id=object_id).column("event_key").to_pylist()
     objects = indexed_table(con, "audit.trail_objects", {"keys": own},
                             object_id=object_id).column("object_id").to_pylist()
     keys = table(con, "audit.trail_event_keys", objects=objects, own_keys=own).column("event_key").to_pylist()

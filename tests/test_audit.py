@@ -71,6 +71,12 @@ def test_case_trail_in_order_with_related_objects(hand):
     assert trail[-1]["objects"] == ["PO-3", "POL-3-10", "REQ-3"]   # SUP-1: master data
 
 
+
+def test_trail_of_master_data_holds_the_events_that_name_it(hand):
+    trail = audit.case_trail(hand, "SUP-2").to_pylist()     # a supplier: no case of its own
+    own = [r["event_id"] for r in trail if "SUP-2" in (r["objects"] or [])]
+    assert {"erp:bank-2", "erp:PAY-1", "erp:PAY-2", "erp:PAY-3", "ap:J-01"} <= set(own)
+
 # -- found, not assumed: the simulator's planted truths ----------------------------------------
 
 def test_four_eyes_person_found_with_the_listed_invoices(simulated):

@@ -162,12 +162,13 @@ WHERE p.amount >= $min_amount
 ORDER BY p.amount DESC, x.payment_id;
 
 -- name: own_event_keys
--- The case's own events (case_event is sorted by case); master data has no case_event rows, so a
--- supplier's, item's or contract's come from event_object (every order names them: a long read).
-SELECT hash(event_id) AS event_key FROM case_event WHERE case_id = $object_id
-UNION ALL
-SELECT hash(event_id) FROM event_object
-WHERE object_id = $object_id AND NOT EXISTS (SELECT 1 FROM case_event WHERE case_id = $object_id);
+-- The case's own events (case_event is sorted by case).
+SELECT hash(event_id) AS event_key FROM case_event WHERE case_id = $object_id;
+
+-- name: master_data_event_keys
+-- The events of an object that is no case (master data: a supplier, item or contract), from
+-- event_object: every order names them, so this is a long read, asked only for such objects.
+SELECT hash(event_id) AS event_key FROM event_object WHERE object_id = $object_id;
 
 -- name: trail_objects
 -- The trail's objects: the case and the objects one hop from it — those its events name ($keys:
@@ -175,9 +176,10 @@ WHERE object_id = $object_id AND NOT EXISTS (SELECT 1 FROM case_event WHERE case
 -- followed.
 WITH hop AS (
     SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
+    UNION    -- a scan per direction: each filter is applied inside the scan, an OR is not
+    SELECT target_id FROM object_object WHERE source_id = $object_id
     UNION
-    SELECT CASE WHEN source_id = $object_id THEN target_id ELSE source_id END   -- one pass, both ways
-    FROM object_object WHERE source_id = $object_id OR target_id = $object_id
+    SELECT source_id FROM object_object WHERE target_id = $object_id
 )
 SELECT $object_id AS object_id
 UNION
