@@ -45,6 +45,7 @@ SCOPE_STEPS = (
     ("copy", "po", "inv_via", None),
     ("o2o", "line", "line_po", v.PURCHASE_ORDER),
     ("copy", "line_po", "inv_via", None),
+    ("o2o", "line_po", "req", v.REQUISITION),     # read by the lines (scope_changes)
     ("o2o", "line_from", "inv_line", v.INVOICE_LINE),
     ("events", "line_touched", "inv_line", v.INVOICE_LINE),
     ("copy", "inv_via", "inv_from", None),
@@ -67,7 +68,7 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
         _scope(con, first_batch, last_batch)
         _derive(con)
-        con.execute(sql("documents.scope_relations_done"))
+        con.execute(sql("documents.scope_reads_done"))
     else:
         con.execute(sql("documents.no_scope"))
     # document_touched and document_scope stay for models/dimensions.py `refresh` (categories)
@@ -77,9 +78,9 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
 def rebuild(con) -> None:
     """Derive every document afresh (after the derivation changed)."""
     _run(con, "documents.rebuild_scope")
-    con.execute(sql("documents.all_relations"))
+    con.execute(sql("documents.all_reads"))
     _derive(con)
-    con.execute(sql("documents.all_relations_done"))
+    con.execute(sql("documents.all_reads_done"))
     con.execute(sql("documents.refresh_done"))
 
 
@@ -90,6 +91,7 @@ def _scope(con, first_batch: str, last_batch: str) -> None:
         execute(con, f"documents.scope_{how}", **{"from": source, "into": into, "type": object_type,
                                                    "first": first_batch, "last": last_batch})
     con.execute(sql("documents.scope_relations"))
+    con.execute(sql("documents.scope_changes"))
     _run(con, "documents.scope_done")
 
 

@@ -34,7 +34,7 @@ GROUP BY ALL;
 WITH line AS (SELECT * FROM scoped_po_line),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
-    FROM object_change c SEMI JOIN line l ON l.object_id = c.object_id
+    FROM scope_change c SEMI JOIN line l ON l.object_id = c.object_id
     WHERE c.attribute IN ('quantity', 'unit_price', 'contract_price', 'item', 'unspsc')
     GROUP BY ALL
 ),
@@ -63,7 +63,7 @@ req AS (
     SELECT o.object_id, o.attributes FROM object o SEMI JOIN po_link p ON p.requisition_id = o.object_id
 ),
 req_change AS MATERIALIZED (
-    SELECT c.object_id, c.attribute, c.value, c.ts FROM object_change c SEMI JOIN req r ON r.object_id = c.object_id
+    SELECT c.object_id, c.attribute, c.value, c.ts FROM scope_change c SEMI JOIN req r ON r.object_id = c.object_id
 ),
 requisition AS (
     SELECT r.object_id,
@@ -110,7 +110,7 @@ LEFT JOIN created c      ON c.po_id = lp.po_id;
 WITH line_po AS (SELECT * FROM scoped_line_order),
 moved AS (
     SELECT c.object_id AS po_line_id, sum(TRY_CAST(c.value->>'$' AS DOUBLE)) AS received_quantity
-    FROM object_change c SEMI JOIN line_po l ON l.po_line_id = c.object_id
+    FROM scope_change c SEMI JOIN line_po l ON l.po_line_id = c.object_id
     WHERE c.attribute = 'received_quantity'
     GROUP BY ALL
 ),
@@ -162,7 +162,7 @@ WITH line AS (
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
-    FROM object_change c SEMI JOIN line l ON l.object_id = c.object_id
+    FROM scope_change c SEMI JOIN line l ON l.object_id = c.object_id
     WHERE c.attribute IN ('quantity', 'unit_price', 'line_amount')
     GROUP BY ALL
 ),
@@ -228,7 +228,7 @@ WITH inv AS (
 ),
 latest AS (
     SELECT c.object_id, c.attribute, arg_max(c.value, c.ts) AS value
-    FROM object_change c SEMI JOIN inv i ON i.object_id = c.object_id
+    FROM scope_change c SEMI JOIN inv i ON i.object_id = c.object_id
     WHERE c.attribute IN ('supplier_invoice_number', 'amount', 'invoice_date', 'due_date', 'payment_terms')
     GROUP BY ALL
 ),
@@ -475,7 +475,7 @@ WHERE o.object_type = $type;
 -- name: scope_relations
 -- The relations the derive_* blocks read (scope_relation: event_id, object_id): every relation of
 -- an event of a document in scope or of a scoped PO line's order. Two scans of event_object here
--- instead of one or two in each block; `rebuild` reads event_object whole in its place.
+-- instead of one or two in each block; `rebuild` reads event_object whole in its place (all_reads).
 CREATE OR REPLACE TEMP TABLE scope_relation AS
 WITH scoped_event AS MATERIALIZED (
     SELECT DISTINCT r.event_id FROM event_object r
@@ -484,14 +484,25 @@ WITH scoped_event AS MATERIALIZED (
 )
 SELECT r.event_id, r.object_id FROM event_object r SEMI JOIN scoped_event e ON e.event_id = r.event_id;
 
--- name: all_relations
-CREATE OR REPLACE TEMP VIEW scope_relation AS SELECT event_id, object_id FROM event_object;
+-- name: scope_changes
+-- The attribute changes the derive_* blocks read (scope_change): of the documents in scope and of
+-- their orders' requisitions. One scan of object_change here instead of one per block.
+CREATE OR REPLACE TEMP TABLE scope_change AS
+SELECT c.object_id, c.ts, c.attribute, c.value FROM object_change c
+SEMI JOIN (SELECT object_id FROM document_step WHERE step IN ('line', 'inv_line', 'inv', 'req')) s
+  ON s.object_id = c.object_id;
 
--- name: scope_relations_done
+-- name: scope_reads_done
 DROP TABLE IF EXISTS scope_relation;
+DROP TABLE IF EXISTS scope_change;
 
--- name: all_relations_done
+-- name: all_reads
+CREATE OR REPLACE TEMP VIEW scope_relation AS SELECT event_id, object_id FROM event_object;
+CREATE OR REPLACE TEMP VIEW scope_change AS SELECT object_id, ts, attribute, value FROM object_change;
+
+-- name: all_reads_done
 DROP VIEW IF EXISTS scope_relation;
+DROP VIEW IF EXISTS scope_change;
 
 -- name: scope_done
 CREATE OR REPLACE TEMP TABLE document_scope AS
