@@ -186,27 +186,30 @@ class Translator:
                              {self._text(m.actor_kind)} AS ak_src {objects}{jsons_kept}
                       FROM (SELECT * {jsons} FROM {source} WHERE {not_blank})) s {zones_join})"""
 
+        # Each object attribute has a column of eo (v<n>, its value as JSON text), filled in the
+        # rows of its object only: object_change reads each column apart (cheaper than a list of
+        # structs per row unnested).
+        slots = [(i, name, column) for i, o in enumerate(m.objects) for name, column in o.attributes.items()]
         parts = []
         for i, o in enumerate(m.objects):
             cell = f"unnest(string_split(o{i}, {lit(o.separator)}))" if o.separator else f"o{i}"
-            values = ("[" + ", ".join(f"struct_pack(k := {lit(n)}, v := ({value(n, c)})::VARCHAR)" for n, c in o.attributes.items())
-                      + "]") if o.attributes else "[]::STRUCT(k VARCHAR, v VARCHAR)[]"
+            values = "".join(f", ({value(name, column)})::VARCHAR AS v{n}" if oi == i else f", NULL::VARCHAR AS v{n}"
+                             for n, (oi, name, column) in enumerate(slots))
             key = f"nullif(regexp_extract(v, {lit(o.pattern)}, 1), '')" if o.pattern else "v"
             oid = f"replace({lit(o.template)}, '{{}}', {key})" if o.template else key
             parts.append(f"""
                 SELECT _line, event_id, ts, {i} AS oi, {lit(o.type)} AS type, {lit(o.qualifier)} AS qualifier,
-                       object_id, attr_values,
+                       object_id {"".join(f", v{n}" for n in range(len(slots)))},
                        CASE WHEN object_id IS NULL THEN {lit(f'column "{o.id}": ')} || to_json(v)::VARCHAR ||
                             {lit(f' does not match pattern {o.pattern}, expected a {o.type} key')} END AS reason
                 FROM (SELECT *, {oid} AS object_id FROM (
-                      SELECT _line, event_id, ts, {values} AS attr_values,
+                      SELECT _line, event_id, ts {values},
                              nullif(trim({cell}), '') AS v FROM p)
                       WHERE v IS NOT NULL)""")
         eo = ("CREATE OR REPLACE TEMP TABLE eo AS " + " UNION ALL ".join(parts) if parts else
               "CREATE OR REPLACE TEMP TABLE eo AS SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS event_id, "
               "NULL::TIMESTAMP AS ts, 0 AS oi, NULL::VARCHAR AS type, NULL::VARCHAR AS qualifier, "
-              "NULL::VARCHAR AS object_id, []::STRUCT(k VARCHAR, v VARCHAR)[] AS attr_values, "
-              "NULL::VARCHAR AS reason WHERE false")
+              "NULL::VARCHAR AS object_id, NULL::VARCHAR AS reason WHERE false")
         bad = """
             CREATE OR REPLACE TEMP TABLE bad AS
             SELECT _line, arg_min(reason, k) AS reason FROM (
@@ -214,7 +217,7 @@ class Translator:
                 UNION ALL SELECT _line, reason, 1 + oi AS k FROM eo WHERE object_id IS NULL)
             GROUP BY _line ORDER BY _line"""
         # An object's attributes as first seen: built for that one row of each object, not for
-        # every row that names it (eo keeps no JSON). Its first row is the least _line * n + oi.
+        # every row that names it. Its first row is the least _line * n + oi.
         n = max(len(m.objects), 1)
         first_attrs = ("CASE f.k % " + str(n) + " " + " ".join(f"WHEN {i} THEN {obj(o.attributes)}" for i, o in enumerate(m.objects))
                        + " END") if m.objects else "NULL::JSON"
@@ -255,9 +258,10 @@ class Translator:
                                      {first_attrs}::VARCHAR AS attributes
                               FROM (SELECT object_id, min(_line * {n} + oi) AS k FROM {ego} GROUP BY object_id) f
                               JOIN p ON p._line = f.k // {n} ORDER BY f.object_id""",
-                "object_change": f"""SELECT object_id, ts, a.k AS attribute, a.v AS value
-                                    FROM (SELECT object_id, ts, unnest(attr_values) AS a FROM {ego})
-                                    WHERE a.v IS NOT NULL AND a.v <> 'null'""",
+                "object_change": " UNION ALL ".join(
+                    f"""SELECT object_id, ts, {lit(name)} AS attribute, v{n} AS value FROM {ego}
+                        WHERE oi = {oi} AND v{n} IS NOT NULL AND v{n} <> 'null'""" for n, (oi, name, _) in enumerate(slots))
+                    or None,
                 "event_object": f"SELECT DISTINCT event_id, object_id, qualifier FROM {ego}",
                 "object_object": " UNION ".join(links) if links else None,
             }
