@@ -42,9 +42,13 @@ DELETE FROM case_variant WHERE case_id IN (SELECT case_id FROM mining_touched);
 
 -- name: refresh_events
 INSERT INTO case_event BY NAME
-WITH related AS (
+WITH touched_case AS (   -- master data is no case: its relations (every order names it) are not read
+    SELECT o.object_id FROM object o SEMI JOIN mining_touched t ON t.case_id = o.object_id
+    WHERE NOT list_contains($master_types, o.object_type)
+),
+related AS (
     SELECT DISTINCT r.event_id, r.object_id
-    FROM event_object r SEMI JOIN mining_touched t ON t.case_id = r.object_id
+    FROM event_object r SEMI JOIN touched_case t ON t.object_id = r.object_id
 )
 SELECT o.object_type,
        o.object_id                                             AS case_id,
