@@ -205,11 +205,12 @@ named AS (
     SEMI JOIN objs o ON o.object_id = e.object_id
     GROUP BY e.event_id
 ),
-sp AS (      -- span_p2p: the spans' p2p.* keys, kept at load (no JSON parsed here)
+sp AS (      -- span_p2p: the spans' p2p.* keys, kept at load (no JSON parsed here); a semi join
+             -- per key, as an OR of the two made DuckDB read both ids of every span
     SELECT s.*, s.event_id AS span_event, s.object_id AS span_object
-    FROM span_p2p s
-    WHERE s.event_id IN (SELECT event_id FROM ev)
-       OR s.object_id IN (SELECT object_id FROM objs)
+    FROM (SELECT * FROM span_p2p WHERE event_id IN (SELECT event_id FROM ev)
+          UNION     -- spans are distinct (trace_id, span_id): the union is the OR
+          SELECT * FROM span_p2p WHERE object_id IN (SELECT object_id FROM objs)) s
 ),
 carried AS (
     SELECT coalesce(span_event, 'span:' || trace_id) AS key, span_event,
