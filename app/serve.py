@@ -11,6 +11,7 @@ server file beside the database tells CLI commands in other shells where to send
 from __future__ import annotations
 
 import asyncio
+import gc
 import tomllib
 import webbrowser
 from contextlib import nullcontext
@@ -56,6 +57,7 @@ def dashboard_app(store: Store) -> st.App:
     """The dashboard with the ingest API beside it, over `store`."""
     apply_streamlit_config()
     data.use_store(store)
+    _import_what_pages_use()
 
     async def operation(request: Request) -> JSONResponse:
         """`POST /api/<operation>` with the operation's parameters as a JSON object (or GET with
@@ -75,6 +77,20 @@ def dashboard_app(store: Store) -> st.App:
             return _refusal(str(exc), EXIT_STORE, 503)
 
     return st.App(str(DASHBOARD), routes=[Route("/api/{operation}", operation, methods=["GET", "POST"])])
+
+
+def _import_what_pages_use() -> None:
+    """Import now what the pages import on first use, not during a first visitor's page: pm4py
+    takes about two seconds, plotly most of one (and its first figures half of one more). Then
+    hide what is loaded so far from the garbage collector: Streamlit runs a full collection after
+    every page run (runner.postScriptGC), which walked every object of these modules each time
+    (about 0.3 s a page)."""
+    from app import charts
+    from models.discovery import quiet_pm4py
+
+    quiet_pm4py()
+    charts.warm_up()
+    gc.freeze()
 
 
 def _refusal(message: str, exit_status: int, http_status: int) -> JSONResponse:

@@ -41,7 +41,7 @@ class ProcessModel:
 def discover_from_dfg(dfg_table: pa.Table, start: dict[str, int], end: dict[str, int]) -> ProcessModel:
     """IMd on a DFG: `dfg_table` as `mining.dfg` returns it (source, target, count), `start`
     and `end` as `mining.start_activities` / `end_activities` return them."""
-    pm4py = _pm4py()
+    pm4py = quiet_pm4py()
     from pm4py.objects.dfg.obj import DFG
 
     graph = {(s, t): c for s, t, c in zip(dfg_table.column("source").to_pylist(),
@@ -54,7 +54,7 @@ def discover_from_dfg(dfg_table: pa.Table, start: dict[str, int], end: dict[str,
 def discover_from_variants(variants_table: pa.Table, noise_threshold: float = 0.0) -> ProcessModel:
     """IM (noise_threshold 0) or IMf on the variants (variant, cases) as `mining.variants`
     returns them: the same tree pm4py's inductive miner finds on the whole log."""
-    pm4py = _pm4py()
+    pm4py = quiet_pm4py()
     from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
     from pm4py.algo.discovery.inductive.variants.im import IMUVCL
     from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
@@ -73,7 +73,7 @@ def discover_from_variants(variants_table: pa.Table, noise_threshold: float = 0.
 
 def petri_net_dot(model: ProcessModel) -> str:
     """The Petri net as Graphviz DOT source (initial and final marking drawn)."""
-    _pm4py()
+    quiet_pm4py()
     from pm4py.visualization.petri_net import visualizer
 
     return visualizer.apply(model.net, model.initial_marking, model.final_marking).source
@@ -81,7 +81,7 @@ def petri_net_dot(model: ProcessModel) -> str:
 
 def bpmn_dot(model: ProcessModel) -> str:
     """The model as a BPMN diagram in Graphviz DOT source."""
-    pm4py = _pm4py()
+    pm4py = quiet_pm4py()
     from pm4py.visualization.bpmn import visualizer
 
     return visualizer.apply(pm4py.convert_to_bpmn(model.tree)).source
@@ -89,7 +89,7 @@ def bpmn_dot(model: ProcessModel) -> str:
 
 def process_tree_dot(model: ProcessModel) -> str:
     """The process tree as Graphviz DOT source."""
-    _pm4py()
+    quiet_pm4py()
     from pm4py.visualization.process_tree import visualizer
 
     return visualizer.apply(model.tree).source
@@ -100,7 +100,7 @@ def _model(pm4py, tree) -> ProcessModel:
     return ProcessModel(tree, net, im, fm)
 
 
-def _pm4py():
+def quiet_pm4py():
     """pm4py, imported on first use without its welcome banner and progress bars."""
     sys._pm4py_welcome_shown = True     # pm4py's own switch for the banner it prints once
     import pm4py
@@ -126,7 +126,7 @@ def discover(con, object_type: str, noise_threshold: float = 0.2, filters=None) 
 
 def read_bpmn(path) -> ProcessModel:
     """A BPMN 2.0 file (such as the shipped reference models) as a Petri net; no process tree."""
-    pm4py = _pm4py()
+    pm4py = quiet_pm4py()
     net, im, fm = pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path)))
     return ProcessModel(None, net, im, fm)
 
@@ -138,7 +138,7 @@ def replay_net(model: ProcessModel) -> dict:
     weight) in the arcs' iteration order), the markings as (place index, tokens), and pm4py's
     own shortest paths between places through silent transitions (place -> place -> transition
     indices), which its replay walks to enable a transition or reach the final marking."""
-    _pm4py()
+    quiet_pm4py()
     from pm4py.algo.conformance.tokenreplay.variants.token_replay import TechnicalParameters
     from pm4py.objects.petri_net.utils.petri_utils import get_places_shortest_path_by_hidden
 
