@@ -57,8 +57,8 @@ def refresh(con, first_batch: str | None = None, last_batch: str | None = None) 
     """Copy the p2p.* keys of the spans the loads with batch ids in [first_batch, last_batch]
     stored into span_p2p, and judge again the span coverage of the cases they touched or whose
     events their spans carried (None: every span and case). Inside the caller's transaction;
-    reads case_event and sync_hop, so runs after their refreshes."""
-    for block in ("forget_spans", "keep_spans", "coverage_scope", "forget_coverage", "keep_coverage",
-                  "coverage_done"):
+    reads case_event and sync_hop, so runs after their refreshes, and touched_object (models/store.py)."""
+    scope = "coverage_scope" if first_batch is not None else "rebuild_coverage_scope"
+    for block in ("forget_spans", "keep_spans", scope, "forget_coverage", "keep_coverage", "coverage_done"):
         execute(con, f"health.{block}", first=first_batch, last=last_batch)
 

@@ -26,8 +26,9 @@ from models.queries import composed_table as _table, execute, scalar
 
 def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive case_event and case_variant for the objects the loads with batch ids in
-    [first_batch, last_batch] touched, inside the caller's transaction (models/store.py)."""
-    execute(con, "mining.refresh_touched", first=first_batch, last=last_batch)
+    [first_batch, last_batch] touched (touched_object), inside the caller's transaction
+    (models/store.py)."""
+    execute(con, "mining.refresh_touched")
     touched = scalar(con, "mining.refresh_touched_count")
     blocks = ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants")
     for block in blocks if touched else ():     # a load of spans only touches no case

@@ -49,6 +49,7 @@ CLASH_CHECKED = {"event": True, "object_change": True, "event_object": False}
 # What keeps each derived table: refresh(con, first_batch, last_batch) re-derives what the loads
 # with batch ids in [first_batch, last_batch] touched, inside the caller's transaction. Batch ids
 # are time-ordered, so `batch_id BETWEEN first AND last` lets zone maps skip older row groups.
+# The objects those loads touched are found once, before them, in the temp table touched_object.
 REFRESHES = (
     mining.refresh,     # case_event, case_variant for the objects the loads touched
     sync_lag.refresh,   # sync_hop for the traces and events they touched
@@ -278,8 +279,10 @@ def _derive_pending(cur) -> int:
     done, first, last, through = cur.sql(sql("store.pending_loads")).fetchall()[0]
     if through is None:
         return done
+    cur.execute(sql("store.touched_objects"), {"first": first, "last": last})   # read by the refreshes
     for refresh in REFRESHES:
         refresh(cur, first, last)
+    cur.execute(sql("store.touched_objects_done"))
     cur.execute(sql("store.mark_derived"), {"seq": through, "at": _utcnow()})
     return through
 

@@ -393,20 +393,14 @@ GROUP BY 1;
 -- name: refresh_touched
 -- The documents (and the orders, requisitions and suppliers they are read through) that the loads
 -- with batch ids in [$first, $last] may have changed: an object arriving, a new attribute value,
--- a new relation, a new event of an old relation. (O2O links carry no load id; they arrive with
--- the events or objects of the record that states them, which this catches.) Each part is read
--- by batch id alone, so zone maps skip all but the loads' row groups; a relation stored before
--- its event (the event arriving now) is found in event_lookup, which holds it without the
--- event's details until the event comes (its row groups without such rows are skipped too).
+-- a new relation, a new event of an old relation: the objects the loads touched (touched_object,
+-- found once per catch-up by models/store.py) and those with a new attribute value (read by
+-- batch id alone: zone maps skip all but the loads' row groups). (O2O links carry no load id;
+-- they arrive with the events or objects of the record that states them, which this catches.)
 CREATE OR REPLACE TEMP TABLE document_touched AS
 SELECT DISTINCT t.object_id, o.object_type, o.batch_id BETWEEN $first AND $last AS arrived
 FROM (
-    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
-    UNION ALL
-    SELECT unnest(objects) FROM event_lookup
-    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
-    UNION ALL
-    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
+    SELECT object_id FROM touched_object
     UNION ALL
     SELECT object_id FROM object_change WHERE batch_id BETWEEN $first AND $last
 ) t JOIN object o ON o.object_id = t.object_id

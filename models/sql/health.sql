@@ -113,24 +113,21 @@ FROM (SELECT *, json_extract_string(attributes, ['$."p2p.event.id"', '$."p2p.eve
       WHERE $first IS NULL OR batch_id BETWEEN $first AND $last);
 
 -- name: coverage_scope
--- The cases the loads [$first, $last] may have changed (all when NULL): a new relation, a new
--- event of an old relation, the object itself arriving, or a span of the loads carrying one of
--- their events (sync_hop).
+-- The cases the loads [$first, $last] may have changed: those they touched (touched_object, found
+-- once per catch-up by models/store.py), or whose events a span of the loads carried (sync_hop).
 CREATE OR REPLACE TEMP TABLE coverage_scope AS
 SELECT DISTINCT case_id FROM (
-    SELECT case_id FROM case_event WHERE $first IS NULL
-    UNION ALL
-    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
-    UNION ALL   -- relations stored before their event, which arrives now (event_lookup: no details yet)
-    SELECT unnest(objects) FROM event_lookup
-    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
-    UNION ALL
-    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
+    SELECT object_id AS case_id FROM touched_object
     UNION ALL
     SELECT c.case_id FROM case_event c
     WHERE c.event_id IN (SELECT h.event_id FROM sync_hop h
                          WHERE h.trace_id IN (SELECT trace_id FROM span WHERE batch_id BETWEEN $first AND $last))
 );
+
+-- name: rebuild_coverage_scope
+-- Every case (a refresh of every load).
+CREATE OR REPLACE TEMP TABLE coverage_scope AS
+SELECT DISTINCT case_id FROM case_event;
 
 -- name: forget_coverage
 DELETE FROM case_coverage WHERE case_id IN (SELECT case_id FROM coverage_scope);

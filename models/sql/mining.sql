@@ -12,20 +12,10 @@
 -- that period, whole.
 
 -- name: refresh_touched
--- The objects whose cases the loads with batch ids in [$first, $last] may have changed: a new
--- relation, a new event of an old relation, or the object itself arriving (its type was unknown
--- until now). Read by batch id alone (zone maps skip older row groups); a relation stored before
--- its event, which arrives now, is in event_lookup without the event's details.
+-- The objects whose cases the loads being derived may have changed: those they touched
+-- (touched_object, found once per catch-up by models/store.py).
 CREATE OR REPLACE TEMP TABLE mining_touched AS
-SELECT DISTINCT object_id AS case_id
-FROM (
-    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
-    UNION ALL
-    SELECT unnest(objects) FROM event_lookup
-    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
-    UNION ALL
-    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
-);
+SELECT object_id AS case_id FROM touched_object;
 
 -- name: refresh_touched_count
 SELECT count(*) FROM mining_touched;

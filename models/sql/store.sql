@@ -24,6 +24,25 @@ SELECT d.seq, min(b.batch_id), max(b.batch_id), max(b.seq)
 FROM derived_through d LEFT JOIN ingest_batch b ON b.seq > d.seq
 GROUP BY d.seq;
 
+-- name: touched_objects
+-- The objects the loads with batch ids in [$first, $last] touched, for the refreshes that re-derive
+-- per object (mining, documents, health): a new relation, a new event of an old relation (a
+-- relation stored before its event waits in event_lookup without the event's details), or the
+-- object itself arriving. Each part read by batch id alone (zone maps skip older row groups);
+-- computed once per catch-up, before audit.refresh moves event_lookup on.
+CREATE OR REPLACE TEMP TABLE touched_object AS
+SELECT DISTINCT object_id FROM (
+    SELECT object_id FROM event_object WHERE batch_id BETWEEN $first AND $last
+    UNION ALL
+    SELECT unnest(objects) FROM event_lookup
+    WHERE activity IS NULL AND event_id IN (SELECT event_id FROM event WHERE batch_id BETWEEN $first AND $last)
+    UNION ALL
+    SELECT object_id FROM object WHERE batch_id BETWEEN $first AND $last
+);
+
+-- name: touched_objects_done
+DROP TABLE IF EXISTS touched_object;
+
 -- name: mark_derived
 UPDATE derived_through SET seq = $seq, caught_up_at = $at;
 
