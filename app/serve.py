@@ -40,17 +40,21 @@ DASHBOARD = Path(__file__).with_name("dashboard.py")
 STREAMLIT_CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
 
 
+# A served dashboard does not reload itself when a source file is edited (that is `streamlit run`'s
+# development loop): the watcher walked every loaded module's path whenever a page run imported
+# something new, most of a second on a page's first visit.
+SERVED = {"server.fileWatcherType": "none"}
+
+
 def apply_streamlit_config(path: Path = STREAMLIT_CONFIG) -> None:
     """Apply the project's theme and settings wherever `p2pobs` is started from.
 
     Streamlit looks for `.streamlit/config.toml` in the working directory only; this passes the
     project's file to it the way `streamlit run` passes command-line flags.
     """
-    if not path.is_file():
-        return
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    doc = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     flags = {f"{section}.{option}": value for section, options in doc.items() for option, value in options.items()}
-    st_config.get_config_options(force_reparse=True, options_from_flags=flags)
+    st_config.get_config_options(force_reparse=True, options_from_flags={**flags, **SERVED})
 
 
 def dashboard_app(store: Store) -> st.App:
