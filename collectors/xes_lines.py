@@ -2,11 +2,12 @@
 vectorised parsing: in each block of whole traces the lines are found and classified by numpy
 over the bytes (where each line's '<' and quotes are, compared with the layout exporters write),
 keys and values become Arrow strings straight from the block, trace and event membership come
-from running counts of the <trace> and <event> lines, and times are parsed by DuckDB. A block
-laid out otherwise (other spacing, say) is matched line by line with Arrow's regular expressions
-instead. Python touches single values only for traces (their attributes), events with attributes
-beyond activity, time and resource, and bad events. A thread inflates and parses the next block
-while the caller stores the current one.
+from running counts of the <trace> and <event> lines, and times are parsed by numpy
+(log_values.iso_times; other forms by DuckDB). A block laid out otherwise (other spacing, say)
+is matched line by line with Arrow's regular expressions instead. Python touches single values
+only for traces (their attributes), events with attributes beyond activity, time and resource,
+and bad events. A thread inflates, parses and batches the next blocks while the caller stores
+the current batch.
 
 A file that is not shaped so (nested or list attributes, several elements on a line, entities
 other than the five predefined ones) raises `NotLineShaped` at the first block that shows it,
@@ -25,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.log_values import Clock, as_json, typed
+from collectors.log_values import Clock, as_json, iso_times, typed
 from collectors.mappings import PM4PY_ACTIVITY, PM4PY_RESOURCE, PM4PY_TIMESTAMP
 from collectors.text_blocks import read_ahead
 from models.batches import TS, Batch, dead_letters
@@ -58,20 +59,29 @@ class NotLineShaped(Exception):
 def read(fh, source: str, system: str, case_type: str, activities: dict, clock: Clock,
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
     """Batches of the XES stream `fh` (binary, decompressed) of whole traces, each of about
-    `block_bytes` of XES (the first smaller). A thread inflates and parses the blocks ahead;
-    times are parsed on the caller's thread: DuckDB stays there (see text_blocks.read_ahead)."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    `block_bytes` of XES (the first smaller). A thread inflates, parses and batches the blocks
+    ahead while the caller stores the batch before."""
     state = {"traces": 0, "events": 0}
-    parts = (_parsed(block, state, system, case_type, activities, clock)
+    parts = (_parsed(block, state, system, case_type, activities, clock, zone)
              for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES)))
-    try:
-        for group in read_ahead(_grouped(parts, block_bytes)):
-            yield _batch(con, group, source, clock, zone)
-    finally:
-        con.close()
+    yield from read_ahead(_batches(_grouped(parts, block_bytes), source, clock, zone))
     if state["traces"] == 0:
         raise NotLineShaped(0, 0)      # no trace found: the tree reader says what is wrong
+
+
+def _batches(groups: Iterator[list[dict]], source: str, clock: Clock, zone: str) -> Iterator[Batch]:
+    """A batch per group of parsed blocks. Times of forms iso_times leaves are read by DuckDB,
+    on a connection made only then (and made, used and closed on the reading thread)."""
+    con = None
+    try:
+        for group in groups:
+            if con is None and any(p["left"].any() for p in group):
+                con = duckdb.connect()
+                con.execute("SET TimeZone = 'UTC'")
+            yield _batch(con, group, source, clock, zone)
+    finally:
+        if con is not None:
+            con.close()
 
 
 def _grouped(parts: Iterator[dict | None], group_bytes: int) -> Iterator[list[dict]]:
@@ -121,8 +131,10 @@ def _trace_blocks(fh, state: dict, block_bytes: int) -> Iterator[bytes]:
         yield block
 
 
-def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: dict, clock: Clock) -> dict | None:
-    """A block's cases (object table) and events, all but their times; None without a trace."""
+def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: dict, clock: Clock,
+            zone: str) -> dict | None:
+    """A block's cases (object table) and events, their times but those of forms iso_times
+    leaves (`left`); None without a trace."""
     fail = NotLineShaped(state["traces"], state["events"])
     shape = _scan(block, fail) or _shape(block, fail)
     if not shape["<trace>"].any():
@@ -169,20 +181,22 @@ def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: 
                       "source_order": pa.array(ev_order, pa.int64())})
     state["traces"] += len(t_nos)
     state["events"] += n
-    return {"obj": obj, "event": event, "stamp": stamp, "raw_activity": activity, "case_of_event": case_of_event,
-            "block": block, "shape": shape, "ev_lines": ev_lines, "ev_trace": ev_trace}
+    ts, left = iso_times(stamp, zone)
+    return {"obj": obj, "event": event, "stamp": stamp, "ts": ts, "left": left, "raw_activity": activity,
+            "case_of_event": case_of_event, "block": block, "shape": shape, "ev_lines": ev_lines, "ev_trace": ev_trace}
 
 
 def _batch(con, parts: list[dict], source: str, clock: Clock, zone: str) -> Batch:
-    """The batch of parsed blocks: their events timed (in one query) and flagged, those that
-    cannot be stored as dead letters."""
-    stamps = [p["stamp"] for p in parts]
-    times = _times(con, pa.concat_arrays(stamps), clock, zone)
-    events, links, letters, start = [], [], [], 0
-    for part, stamp in zip(parts, stamps):
-        event, case_of_event, activity = part["event"], part["case_of_event"], part["raw_activity"]
-        ts = times.slice(start, len(stamp))
-        start += len(stamp)
+    """The batch of parsed blocks: their events timed and flagged, those that cannot be stored
+    as dead letters."""
+    events, links, letters = [], [], []
+    for part in parts:
+        event, case_of_event, activity, stamp = part["event"], part["case_of_event"], part["raw_activity"], part["stamp"]
+        ts = part["ts"]
+        if part["left"].any():
+            left = pa.array(part["left"])
+            slow = _times(con, stamp.filter(left), clock, zone)
+            ts = pc.replace_with_mask(ts, left, slow)
         good = pc.and_(pc.and_(case_of_event.is_valid(), activity.is_valid()), ts.is_valid())
         bad = _bad_events(good, part["block"], part["shape"], part["ev_lines"], part["ev_trace"],
                           event["source_order"].combine_chunks().to_numpy(), case_of_event, activity, stamp, source)

@@ -172,3 +172,18 @@ def test_times_without_offset_read_in_the_mapping_zone_and_impossible_dates_reje
     assert [(e["event_id"], e["ts"]) for e in table(batches, "event")] == [("erp:PO-7:1", datetime(2024, 3, 30, 8))]
     assert [(d["position"], d["reason"]) for d in table(batches, "dead_letter")] == [
         ("trace 1, event 2", 'time:timestamp "2024-02-30T09:00:00" is not an ISO 8601 time')]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_times_read_vectorised_equal_python_reading_them(zone):
+    from collectors.log_values import Clock, iso_times
+    texts = ["2018-01-02T12:53:00+00:00", "2018-01-02 12:53:00", "2018-01-02T12:53:00Z", "2024-02-29T23:59:59.5-09:30",
+             "2018-01-02T12:53:00.123456+05:45", "1948-12-31T23:00:00+01:00", "2000-02-29T00:00:00.01Z",
+             "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2018-01-02T24:00:00Z", "2018-01-02T12:53:00.Z",
+             "2018-01-02T12:53:00.1234567Z", "2018-01-02T12:53:00+0100", " 2018-01-02T12:53:00Z", "0001-01-01T00:00:00Z",
+             "2018-1-02T12:53:00Z", "not a time", "", None]
+    clock = Clock(zone)
+    ts, left = iso_times(pa.array(texts, pa.string()), zone)
+    read = [clock.utc(t) if t is not None else None for t in texts]
+    assert [t if t is not None or not lft else r for t, lft, r in zip(ts.to_pylist(), left, read)] == read
+    assert not left[[0, 2, 3, 4, 5, 6]].any()       # times with an offset: read without Python
