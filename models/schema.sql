@@ -78,6 +78,20 @@ CREATE TABLE IF NOT EXISTS object_object (
     qualifier  VARCHAR NOT NULL DEFAULT ''
 );
 
+-- O2O both ways, for reading an object's links by key: each object_object row twice, once from
+-- each end (object_id: that end, linked_id: the other), keyed by hash(object_id). Each load's rows
+-- go in sorted by key, so zone maps on object_key let a lookup of a few objects skip most row
+-- groups, and a larger set is found by one integer column instead of scans of two id columns.
+-- Written with object_object by the load (O2O rows carry no batch id: no refresh could find them).
+-- key: object_id, linked_id, qualifier, outgoing
+CREATE TABLE IF NOT EXISTS object_link (
+    object_key  UBIGINT NOT NULL,       -- hash(object_id)
+    object_id   VARCHAR NOT NULL,
+    linked_id   VARCHAR NOT NULL,
+    qualifier   VARCHAR NOT NULL,
+    outgoing    BOOLEAN NOT NULL        -- object_id is the O2O row's source_id
+);
+
 -- OpenTelemetry spans as received; ids lower-case hex. key: trace_id, span_id
 CREATE TABLE IF NOT EXISTS span (
     trace_id        VARCHAR NOT NULL,

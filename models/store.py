@@ -32,9 +32,9 @@ from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import bind, scalar, sql
 from models.recent_spans import RecentSpans, span_keys
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
-UPGRADABLE_FROM = (1, 2)
+UPGRADABLE_FROM = (1, 2, 3)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -348,7 +348,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
         if found in UPGRADABLE_FROM:
             if read_only:
                 raise _Outdated
-            _upgrade(con)
+            _upgrade(con, found)
         elif found != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{path} holds a P2P Observatory store of schema version {found}; this version "
@@ -371,14 +371,17 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
     con.commit()
 
 
-def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a store of an earlier version up to this one: add the tables it lacks, and derive
-    every derived table again from the records, as if each load had just landed."""
+def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
+    """Bring a store of an earlier version up to this one: add the tables it lacks and fill
+    object_link (version 4) from its O2O rows; below version 3, also derive every derived table
+    again from the records, as if each load had just landed."""
     con.begin()
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
-    con.execute(sql("store.forget_derived"))
-    con.execute(sql("store.start_derived"))
-    _derive_pending(con)
+    con.execute(sql("store.link_objects"))
+    if found < 3:
+        con.execute(sql("store.forget_derived"))
+        con.execute(sql("store.start_derived"))
+        _derive_pending(con)
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
 

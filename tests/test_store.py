@@ -201,6 +201,35 @@ def test_a_store_of_the_first_version_is_upgraded_when_opened_and_derives_as_a_n
         upgraded.close()
 
 
+def test_a_store_of_version_3_gets_its_object_links_when_opened_and_keeps_its_derived_tables(network, tmp_path):
+    from models import audit, documents
+
+    store, _ = network
+    old = tmp_path / "v3.duckdb"
+    con = _copy(store, old)
+    con.execute("DROP TABLE object_link")
+    con.execute("DELETE FROM schema_info; INSERT INTO schema_info VALUES (3, now()::TIMESTAMP)")
+    derived_at = con.sql("SELECT caught_up_at FROM derived_through").fetchall()
+    con.close()
+
+    upgraded = open_store(old)
+    try:
+        cur, expected = upgraded.cursor(), store.cursor()
+        assert cur.sql("SELECT max(version) FROM schema_info").fetchall()[0][0] == SCHEMA_VERSION
+        assert cur.sql("SELECT caught_up_at FROM derived_through").fetchall() == derived_at   # not derived again
+        links = cur.sql("SELECT count(*) FROM object_link").fetchall()[0][0]
+        assert links == 2 * expected.sql("SELECT count(*) FROM object_object").fetchall()[0][0] > 0
+        assert _content(cur, ["object_link"]) == _content(expected, ["object_link"])
+        po, invoice = cur.sql("SELECT min(po_id), min(invoice_id) FROM invoices WHERE po_id IS NOT NULL").fetchall()[0]
+        supplier = cur.sql("SELECT min(supplier_id) FROM po_lines").fetchall()[0][0]
+        for case in (po, invoice, supplier):
+            assert audit.case_trail(cur, case) == audit.case_trail(expected, case)
+        for read in (documents.po_lines, documents.invoice_lines, documents.invoices):
+            assert read(cur) == read(expected)
+    finally:
+        upgraded.close()
+
+
 def test_a_table_missing_from_the_store_is_an_error_not_a_python_variable_of_that_name(tmp_path):
     store = open_store(tmp_path / "p2p.duckdb")
     try:

@@ -172,14 +172,12 @@ SELECT hash(event_id) AS event_key FROM event_object WHERE object_id = $object_i
 
 -- name: trail_objects
 -- The trail's objects: the case and the objects one hop from it — those its events name ($keys:
--- its events' keys) and O2O links either way. Master data (no case_event rows) is named but not
+-- its events' keys) and its O2O links (object_link). Master data (no case_event rows) is named but not
 -- followed.
 WITH hop AS (
     SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
-    UNION    -- a scan per direction: each filter is applied inside the scan, an OR is not
-    SELECT target_id FROM object_object WHERE source_id = $object_id
-    UNION
-    SELECT source_id FROM object_object WHERE target_id = $object_id
+    UNION    -- by key: zone maps skip the row groups of other keys
+    SELECT linked_id FROM object_link WHERE object_key = hash($object_id) AND object_id = $object_id
 )
 SELECT $object_id AS object_id
 UNION

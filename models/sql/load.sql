@@ -88,12 +88,20 @@ FROM incoming i
 ANTI JOIN stored s ON s.event_id = i.event_id AND s.object_id = i.object_id AND s.qualifier = coalesce(i.qualifier, '');
 
 -- name: insert_object_object
-INSERT INTO object_object BY NAME
+-- The batch's new O2O rows, into object_object and both ways into object_link (schema.sql), in
+-- the load's transaction; the last statement's count is what went in.
+CREATE OR REPLACE TEMP TABLE o2o_new AS
 SELECT DISTINCT i.source_id, i.target_id, coalesce(i.qualifier, '') AS qualifier
 FROM incoming i
 ANTI JOIN (SELECT r.source_id, r.target_id, r.qualifier FROM object_object r
            SEMI JOIN incoming i ON r.source_id = i.source_id AND r.target_id = i.target_id) r
   ON r.source_id = i.source_id AND r.target_id = i.target_id AND r.qualifier = coalesce(i.qualifier, '');
+INSERT INTO object_link
+SELECT hash(source_id), source_id, target_id, qualifier, true FROM o2o_new
+UNION ALL
+SELECT hash(target_id), target_id, source_id, qualifier, false FROM o2o_new
+ORDER BY 1;
+INSERT INTO object_object BY NAME SELECT * FROM o2o_new;
 
 -- name: span_clashes
 -- Spans go in as `incoming`: one or more submissions of a group commit, numbered by

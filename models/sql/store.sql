@@ -14,6 +14,14 @@ SELECT seq FROM derived_through;
 -- Before an upgrade re-derives everything (version 1 stores have no such table yet).
 DELETE FROM derived_through;
 
+-- name: link_objects
+-- Upgrading a store of version 3 or earlier: object_link (schema.sql) from its O2O rows.
+INSERT INTO object_link
+SELECT hash(source_id), source_id, target_id, qualifier, true FROM object_object
+UNION ALL
+SELECT hash(target_id), target_id, source_id, qualifier, false FROM object_object
+ORDER BY 1;
+
 -- name: start_derived
 INSERT INTO derived_through VALUES (0, NULL);
 
