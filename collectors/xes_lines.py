@@ -141,10 +141,9 @@ def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: 
         return None
     trace_no = state["traces"] + np.cumsum(shape["<trace>"], dtype=np.int64)
     order = state["events"] + np.cumsum(shape["<event>"], dtype=np.int64)
-    line, kind_no, key, value = shape["attr_line"], shape["kind_no"], shape["key"], shape["value"]
-    if b"&" in block:
-        key, value = _unescaped(key), _unescaped(value)
-    key_no = pc.fill_null(pc.index_in(key, value_set=pa.array(RESERVED, pa.string())), -1).to_numpy()
+    line, kind_no, key_no, names, value = (shape[k] for k in ("attr_line", "kind_no", "key_no", "names", "value"))
+    if b"&" in block:      # (an escaped key is never a reserved one: those hold no & < > " ')
+        names, value = _unescaped(names), _unescaped(value)
     in_ev = shape["in_event"][line] == 1
     in_tr = (shape["in_trace"][line] == 1) & ~in_ev
     for i, kinds in enumerate(TEXT_KINDS):
@@ -154,7 +153,7 @@ def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: 
     # Traces: their case id and attributes (typed in Python, like the tree reader).
     t_nos = trace_no[shape["<trace>"]]
     case_attrs: dict[int, dict] = {t: {} for t in t_nos.tolist()}
-    for t, k, kd, v in zip(trace_no[line][in_tr].tolist(), key.filter(in_tr).to_pylist(),
+    for t, k, kd, v in zip(trace_no[line][in_tr].tolist(), _keys_of(key_no, names, in_tr).to_pylist(),
                            kind_no[in_tr].tolist(), value.filter(in_tr).to_pylist()):
         case_attrs[t][k] = typed(v, KINDS[kd], clock)
     case_ids = [None if (c := a.pop(PM4PY_ACTIVITY, None)) is None else str(c) for a in case_attrs.values()]
@@ -177,7 +176,8 @@ def _parsed(block: bytes, state: dict, system: str, case_type: str, activities: 
     ids = pc.binary_join_element_wise(f"{system}:", case_of_event, ":", pc.cast(pa.array(position), pa.string()), "")
     event = pa.table({"event_id": ids, "activity": _renamed(activity, activities) if activities else activity,
                       "source_system": pa.repeat(pa.scalar(system), n), "actor": actor,
-                      "attributes": _extra_attributes(kind_no, key, value, attr_order, in_ev & (key_no < 0), n, clock),
+                      "attributes": _extra_attributes(kind_no, key_no, names, value, attr_order,
+                                                      in_ev & (key_no < 0), n, clock),
                       "source_order": pa.array(ev_order, pa.int64())})
     state["traces"] += len(t_nos)
     state["events"] += n
@@ -213,7 +213,8 @@ def _batch(con, parts: list[dict], source: str, clock: Clock, zone: str) -> Batc
 
 def _shape(block: bytes, fail: NotLineShaped) -> dict:
     """Where the structure lines are, the running depth of trace and event, and the attributes
-    (`kind_no`: the number in KINDS, `key`, `value`; `attr_line`: their line), by Arrow's regular expressions over every
+    (`kind_no`: the number in KINDS, `key_no`: the number of the key in RESERVED, -1 for the
+    keys in `names`, `value`; `attr_line`: their line), by Arrow's regular expressions over every
     line; raises `fail` unless the block is whole traces of one element per line."""
     try:
         text = pa.array([block], pa.binary()).cast(pa.string())
@@ -227,8 +228,10 @@ def _shape(block: bytes, fail: NotLineShaped) -> dict:
     is_attr = matched.is_valid().to_numpy(zero_copy_only=False)
     attrs = matched.filter(is_attr)
     other_line = rest[~is_attr]           # the header, blank lines and what breaks the shape
-    out.update(kind_no=pc.index_in(attrs.field("kind"), value_set=pa.array(KINDS)).to_numpy(),
-               key=attrs.field("key"), value=attrs.field("value"), attr_line=rest[is_attr])
+    key = attrs.field("key")
+    key_no = pc.fill_null(pc.index_in(key, value_set=pa.array(RESERVED, pa.string())), -1).to_numpy()
+    out.update(kind_no=pc.index_in(attrs.field("kind"), value_set=pa.array(KINDS)).to_numpy(), key_no=key_no,
+               names=key.filter(pa.array(key_no < 0)), value=attrs.field("value"), attr_line=rest[is_attr])
     return _checked(out, lines.take(pa.array(other_line)), other_line, fail)
 
 
@@ -283,11 +286,12 @@ def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
     e, closing = el[cand], word[q3]
     spaced = _is(closing, b'" />')
     shaped = (q2 == q1 + 8) & _is(word[q1], b'" value=') & (_is(closing, b'"/>') | spaced)
+    head, tail = w0[cand], w1[cand]
     for i, kind in enumerate(KINDS):
         prefix = f'<{kind} key="'.encode()
-        hit = shaped & (q0 == e + len(prefix) - 1) & _is(w0[cand], prefix[:8])
+        hit = shaped & (q0 == e + len(prefix) - 1) & _is(head, prefix[:8])
         if len(prefix) > 8:
-            hit &= _is(w1[cand], prefix[8:])
+            hit &= _is(tail, prefix[8:])
         code[cand[hit]] = i
     found = code[cand] >= 0
     attr_line, spaced = cand[found], spaced[found]
@@ -298,7 +302,8 @@ def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
     if (other & (inside != 0)).any():
         return None
     try:
-        key, value = _strings(block, word, k0, k1), _strings(block, word, v0, v1)
+        key_no, names = _keys(block, word, k0, k1)
+        value = _strings(block, word, v0, v1)
         other_line = np.flatnonzero(other)
         other_text = [block[starts[i]:ends[i]] for i in other_line.tolist()]
         others = pc.utf8_trim_whitespace(pa.array([t.decode() for t in other_text], pa.string()))
@@ -310,11 +315,11 @@ def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
     read = stop >= 0
     expected = (len(nl) + int((el - starts)[read].sum()) + int((ends - stop)[read].sum())
                 + int((ends - starts)[lt_count == 0].sum()) + 2 * len(attr_line) + int(spaced.sum())
-                + _spaces(key) + _spaces(value) + sum(np.count_nonzero(np.frombuffer(t, np.uint8) <= 32)
+                + _spaces(names) + _spaces(value) + sum(np.count_nonzero(np.frombuffer(t, np.uint8) <= 32)
                                                       for t in other_text))
     if expected != np.count_nonzero(a <= 32):
         return None
-    out.update(kind_no=code[attr_line], key=key, value=value, attr_line=attr_line)
+    out.update(kind_no=code[attr_line], key_no=key_no, names=names, value=value, attr_line=attr_line)
     return _checked(out, others, other_line, fail)
 
 
@@ -336,20 +341,48 @@ def _strings(block: bytes, word: np.ndarray, start: np.ndarray, stop: np.ndarray
     UTF-8): Arrow views into the block (texts of up to 12 bytes inline, the rest by offset), which
     Arrow's cast then copies out and checks."""
     length = (stop - start).astype(np.uint64)
-    head, tail = word[start], word[start + 8]
-    first4 = _low(head, np.minimum(length, 4))
-    inline = (_low(head, np.minimum(length, 8)) >> np.uint64(32)) | (_low(tail, np.clip(length, 8, 12) - 8) << np.uint64(32))
+    head = word[start]
     views = np.empty((len(length), 2), np.uint64)
-    views[:, 0] = length | (first4 << np.uint64(32))
-    views[:, 1] = np.where(length <= 12, inline, start.astype(np.uint64) << np.uint64(32))
+    views[:, 0] = length | ((head & _MASKS[np.minimum(length, 4)]) << np.uint64(32))
+    views[:, 1] = start.astype(np.uint64) << np.uint64(32)
+    short = np.flatnonzero(length <= 12)
+    if len(short):
+        n, h = length[short], head[short]
+        views[short, 1] = (((h & _MASKS[np.minimum(n, 8)]) >> np.uint64(32))
+                           | ((word[start[short] + 8] & _MASKS[np.clip(n, 8, 12) - 8]) << np.uint64(32)))
     arr = pa.Array.from_buffers(pa.binary_view(), len(length), [None, pa.py_buffer(views), pa.py_buffer(block)])
     return arr.cast(pa.string())
 
 
+def _keys(block: bytes, word: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Of the keys block[start:stop]: the number in RESERVED of each (-1 for others), and the
+    others as strings (`names`). Only those are copied out of the block: most keys of a log
+    are reserved ones."""
+    length = stop - start
+    head, tail = _low(word[start], np.minimum(length, 8)), _low(word[start + 8], np.clip(length - 8, 0, 8))
+    reserved = np.full(len(start), -1, np.int64)
+    for i, name in enumerate(RESERVED):      # each at most 16 bytes
+        text = name.encode() + bytes(16)
+        reserved[(length == len(name)) & (head == np.uint64(int.from_bytes(text[:8], "little")))
+                 & (tail == np.uint64(int.from_bytes(text[8:16], "little")))] = i
+    other = reserved < 0
+    return reserved, _strings(block, word, start[other], stop[other])
+
+
+def _keys_of(key_no: np.ndarray, names: pa.Array, picked: np.ndarray) -> pa.Array:
+    """The keys of the picked attributes, given each one's number in RESERVED (-1: the next of
+    `names`, the keys of the others in order)."""
+    rows = np.flatnonzero(picked)
+    index = np.where(key_no[rows] >= 0, key_no[rows], len(RESERVED) + (np.cumsum(key_no < 0) - 1)[rows])
+    return pa.concat_arrays([pa.array(RESERVED, pa.string()), names]).take(pa.array(index))
+
+
+_MASKS = np.array([(1 << (8 * i)) - 1 for i in range(9)], np.uint64)
+
+
 def _low(words: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
     """The first `nbytes` (0 to 8) bytes of each word, the rest zeroed."""
-    keep = np.uint64(0xFFFFFFFFFFFFFFFF) >> (np.uint64(64) - (nbytes.astype(np.uint64) << np.uint64(3)))
-    return np.where(nbytes > 0, words & keep, np.uint64(0))
+    return words & _MASKS[nbytes]
 
 
 def _bad_events(good, block, shape, ev_lines, ev_trace, ev_order, case_of_event, activity, stamp, source) -> list:
@@ -421,8 +454,8 @@ def _times(con, stamp: pa.Array, clock: Clock, zone: str) -> pa.Array:
     return pc.take(ts, pc.index_in(stamp, value_set=distinct))
 
 
-def _extra_attributes(kind_no: np.ndarray, key: pa.Array, value: pa.Array, event: np.ndarray,
-                      picked: np.ndarray, n: int, clock: Clock) -> pa.Array:
+def _extra_attributes(kind_no: np.ndarray, key_no: np.ndarray, names: pa.Array, value: pa.Array,
+                      event: np.ndarray, picked: np.ndarray, n: int, clock: Clock) -> pa.Array:
     """Each event's picked attributes (those beyond activity, time and resource), typed, as
     canonical JSON."""
     out = ["{}"] * n
@@ -431,7 +464,7 @@ def _extra_attributes(kind_no: np.ndarray, key: pa.Array, value: pa.Array, event
         return pa.array(out, pa.string())
     values: dict[int, dict] = {}
     take = pa.array(rows)
-    for e, kd, k, v in zip(event[rows].tolist(), kind_no[rows].tolist(), key.take(take).to_pylist(),
+    for e, kd, k, v in zip(event[rows].tolist(), kind_no[rows].tolist(), _keys_of(key_no, names, picked).to_pylist(),
                            value.take(take).to_pylist()):
         values.setdefault(e, {})[k] = typed(v, KINDS[kd], clock)
     for e, d in values.items():
