@@ -17,24 +17,27 @@
 -- type, object type, object id, source, target, facility, supplier, HTTP status). A span
 -- lacking the event id takes its trace's; one lacking the target takes its trace's only if the
 -- trace names a single target (a fan-out's shared publish span belongs to the event, not to one
--- of its hops).
+-- of its hops). What a trace names is grouped per trace and joined back (a window over traces
+-- of a few spans each cost a third more of the whole step).
 CREATE OR REPLACE TEMP TABLE sync_lag_spans AS
 WITH touched AS (
     SELECT DISTINCT trace_id FROM span
     WHERE $first::VARCHAR IS NULL OR batch_id BETWEEN $first AND $last
-), parsed AS (
+), parsed AS MATERIALIZED (
     SELECT s.trace_id, s.span_id, s.parent_span_id, s.kind, s.service, s.start_time,
            s.end_time, s.status_code, json_extract_string(s.attributes, $paths) AS a
     FROM span s   -- found by row id: the search reads trace_id alone, the rest only for the hits
     WHERE s.rowid IN (SELECT x.rowid FROM span x SEMI JOIN touched t ON t.trace_id = x.trace_id)
+), per_trace AS (
+    SELECT trace_id, max(a[1]) AS event_id, min(a[6]) AS first_target, max(a[6]) AS last_target
+    FROM parsed GROUP BY trace_id
 )
-SELECT trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
-       coalesce(a[1], max(a[1]) OVER (PARTITION BY trace_id)) AS event_id,
+SELECT p.trace_id, span_id, parent_span_id, kind, service, start_time, end_time, status_code,
+       coalesce(a[1], t.event_id) AS event_id,
        a[2] AS event_type, a[3] AS object_type, a[4] AS object_id, a[5] AS source_system,
-       coalesce(a[6], CASE WHEN min(a[6]) OVER (PARTITION BY trace_id) = max(a[6]) OVER (PARTITION BY trace_id)
-                         THEN max(a[6]) OVER (PARTITION BY trace_id) END) AS target_system,
+       coalesce(a[6], CASE WHEN t.first_target = t.last_target THEN t.last_target END) AS target_system,
        a[7] AS facility, a[8] AS supplier, TRY_CAST(a[9] AS INTEGER) AS http_status
-FROM parsed;
+FROM parsed p JOIN per_trace t ON t.trace_id = p.trace_id;
 
 -- name: refresh_add_earlier_traces
 -- An event carried again in a new trace (a re-publish) keeps the traces already recorded.
