@@ -30,9 +30,8 @@ bills AS (
     SELECT a.invoice_id, r.object_id AS po_id
     FROM approved a JOIN event_object r ON r.event_id = a.event_id
     UNION
-    SELECT source_id, target_id FROM object_object SEMI JOIN approved a ON a.invoice_id = source_id
-    UNION
-    SELECT target_id, source_id FROM object_object SEMI JOIN approved a ON a.invoice_id = target_id
+    SELECT l.object_id, l.linked_id FROM object_link l SEMI JOIN approved a ON a.invoice_id = l.object_id
+    WHERE l.object_key IN (SELECT hash(invoice_id) FROM approved)
 ),
 found AS MATERIALIZED (
     SELECT DISTINCT a.invoice_id, c.po_id, a.actor, c.ts AS po_created_at, a.ts AS approved_at
