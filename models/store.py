@@ -335,6 +335,9 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
         # still filling up. 256 MB halves the commit cost; the price is a longer log to replay
         # after a crash (seconds).
         con.execute(sql("store.checkpoint_less_often"))
+        # A large load's rows are compressed and written as each row group fills (DuckDB waits
+        # for 5 by default, so a load under 600k rows did it all at commit, after its reader).
+        con.execute(sql("store.write_row_groups_early"))
         store.catch_up()   # what a crash left underived (nothing, usually: one small query)
     return store
 

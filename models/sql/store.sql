@@ -54,5 +54,13 @@ DROP TABLE IF EXISTS touched_object;
 -- name: mark_derived
 UPDATE derived_through SET seq = $seq, caught_up_at = $at;
 
+-- name: one_thread
+-- A receiver alone (no dashboard): its queries are the writer's commits and catch-ups, which run
+-- beside each other and the decoding workers on cores already busy.
+SET threads = 1;
+
 -- name: checkpoint_less_often
 SET checkpoint_threshold = '256MB';
+
+-- name: write_row_groups_early
+SET write_buffer_row_group_count = 1;
