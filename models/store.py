@@ -248,9 +248,8 @@ class Load:
     def finish(self) -> None:
         """Put the load on record (ingest_batch): what `catch_up` later derives from."""
         r = self.result
-        seq = scalar(self._cur, "load.next_seq")
         self._cur.execute(sql("load.record_batch"), {
-            "batch_id": r.batch_id, "seq": seq, "source": self.source, "kind": self.kind,
+            "batch_id": r.batch_id, "source": self.source, "kind": self.kind,
             "mapping": self.mapping, "started_at": self.started_at,
             "accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected,
         })

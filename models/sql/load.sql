@@ -161,11 +161,11 @@ ORDER BY letter_id;
 UPDATE dead_letter SET replayed_in = $batch_id
 WHERE list_contains($letter_ids::VARCHAR[], letter_id) AND replayed_in IS NULL;
 
--- name: next_seq
-SELECT coalesce(max(seq), 0) + 1 FROM ingest_batch;
-
 -- name: record_batch
+-- Its seq the next after the last recorded, found by the insert itself: one statement fewer
+-- per load (each costs ~1 ms of CPU whatever it reads, and the receiver commits dozens a second).
 INSERT INTO ingest_batch
     (batch_id, seq, source, kind, mapping, started_at, finished_at, accepted, duplicates, rejected)
-VALUES ($batch_id, $seq, $source, $kind, $mapping, $started_at, now()::TIMESTAMP,
-        $accepted, $duplicates, $rejected);
+SELECT $batch_id, coalesce(max(seq), 0) + 1, $source, $kind, $mapping::VARCHAR, $started_at,
+       now()::TIMESTAMP, $accepted, $duplicates, $rejected
+FROM ingest_batch;
