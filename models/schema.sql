@@ -79,9 +79,9 @@ CREATE TABLE IF NOT EXISTS object_object (
 );
 
 -- O2O both ways, for reading an object's links by key: each object_object row twice, once from
--- each end (object_id: that end, linked_id: the other), keyed by hash(object_id). Each load's rows
--- go in sorted by key, so zone maps on object_key let a lookup of a few objects skip most row
--- groups, and a larger set is found by one integer column instead of scans of two id columns.
+-- each end (object_id: that end, linked_id: the other), keyed by hash(object_id). Read by key and
+-- id: DuckDB filters the key column inside its scan for a few objects (not the ids of every link),
+-- and rows stay in load order, so for more the range of the ids sought skips older row groups.
 -- Written with object_object by the load (O2O rows carry no batch id: no refresh could find them).
 -- key: object_id, linked_id, qualifier, outgoing
 CREATE TABLE IF NOT EXISTS object_link (

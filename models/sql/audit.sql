@@ -175,7 +175,7 @@ SELECT hash(event_id) AS event_key FROM event_object WHERE object_id = $object_i
 -- followed.
 WITH hop AS (
     SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
-    UNION    -- by key: zone maps skip the row groups of other keys
+    UNION    -- by key: filtered inside the scan of one integer column
     SELECT linked_id FROM object_link WHERE object_key = hash($object_id) AND object_id = $object_id
 )
 SELECT $object_id AS object_id

@@ -99,8 +99,7 @@ ANTI JOIN (SELECT r.source_id, r.target_id, r.qualifier FROM object_object r
 INSERT INTO object_link
 SELECT hash(source_id), source_id, target_id, qualifier, true FROM o2o_new
 UNION ALL
-SELECT hash(target_id), target_id, source_id, qualifier, false FROM o2o_new
-ORDER BY 1;
+SELECT hash(target_id), target_id, source_id, qualifier, false FROM o2o_new;
 INSERT INTO object_object BY NAME SELECT * FROM o2o_new;
 
 -- name: span_clashes

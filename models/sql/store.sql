@@ -19,8 +19,7 @@ DELETE FROM derived_through;
 INSERT INTO object_link
 SELECT hash(source_id), source_id, target_id, qualifier, true FROM object_object
 UNION ALL
-SELECT hash(target_id), target_id, source_id, qualifier, false FROM object_object
-ORDER BY 1;
+SELECT hash(target_id), target_id, source_id, qualifier, false FROM object_object;
 
 -- name: start_derived
 INSERT INTO derived_through VALUES (0, NULL);
