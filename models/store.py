@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -163,6 +164,9 @@ class Load:
         self.source, self.kind, self.mapping = source, kind, mapping
         self.started_at = _utcnow()
         self.result = LoadResult(batch_id=new_batch_id(), source=source)
+        # Per clash-checked table that held no rows when this load first wrote to it: the sorted
+        # hashes of the keys of each batch the load brought to it (None: the table held rows).
+        self._written: dict[str, list[np.ndarray] | None] = {}
 
     def write(self, batch: Batch) -> None:
         self.write_each([batch])
@@ -198,7 +202,10 @@ class Load:
         cur = self._cur
         cur.register("incoming", table)
         try:
-            if name in CLASH_CHECKED:
+            if name in CLASH_CHECKED and self._new_in_empty_table(name):
+                # none stored nor repeated; relations' insert_new drops repeats, insert_unique not
+                query = sql(f"load.insert_new_{name}" if CLASH_CHECKED[name] else f"load.insert_unique_{name}")
+            elif name in CLASH_CHECKED:
                 check = sql(f"load.stored_{name}")
                 stored = cur.sql(check, params=bind(check, params)).to_arrow_table()
                 repeated = CLASH_CHECKED[name] and scalar(cur, f"load.repeated_{name}")
@@ -210,6 +217,22 @@ class Load:
             cur.unregister("incoming")
             if name in CLASH_CHECKED:
                 cur.unregister("stored")
+
+    def _new_in_empty_table(self, name: str) -> bool:
+        """Whether the batch staged as `incoming` neither repeats a key nor brings one this load
+        wrote before, into a table that held no rows when the load first wrote to it: then
+        nothing can clash and the table need not be searched (a first import; the search read
+        every row the load had written so far). Keys are compared by hash: a collision only
+        sends the batch through the search."""
+        if name not in self._written:
+            self._written[name] = None if scalar(self._cur, f"load.any_{name}") else []
+        written = self._written[name]
+        if written is None:
+            return False
+        keys = np.sort(self._cur.sql(sql(f"load.key_hashes_{name}")).fetchnumpy()["h"])
+        new = not (keys[1:] == keys[:-1]).any() and not any(_holds(w, keys) for w in written)
+        written.append(keys)
+        return new
 
     def _insert_spans(self, tables: list[pa.Table]) -> list[int]:
         """Insert the spans of `tables` not yet stored; how many of each table's went in."""
@@ -253,6 +276,12 @@ class Load:
             "mapping": self.mapping, "started_at": self.started_at,
             "accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected,
         })
+
+
+def _holds(sorted_keys: np.ndarray, keys: np.ndarray) -> bool:
+    """Whether any of `keys` is in `sorted_keys`."""
+    at = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+    return bool(len(sorted_keys)) and bool((sorted_keys[at] == keys).any())
 
 
 def _count(result: LoadResult, name: str, table: pa.Table, inserted: int) -> None:

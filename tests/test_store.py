@@ -108,6 +108,18 @@ def test_an_attribute_change_repeated_in_a_batch_is_stored_once(store):
         (datetime(2026, 3, 1, 9, 30), "10"), (datetime(2026, 3, 2, 9, 30), "12")]
 
 
+def test_records_a_first_load_brings_again_in_a_later_batch_are_stored_once(store):
+    changes = pa.table({"object_id": ["PO-1"], "ts": [datetime(2026, 3, 1, 9, 30)], "attribute": ["total"],
+                        "value": ["10"]})
+    relations = pa.table({"event_id": ["erp:1"], "object_id": ["PO-1"]})
+    first = Batch(event=_events("erp:1", "erp:2"), object_change=changes, event_object=relations)
+    again = Batch(event=_events("erp:3", "erp:1"), object_change=changes, event_object=relations)
+    result = store.ingest([first, again], source="erp.csv", kind="state_log")
+    assert (result.accepted, result.duplicates) == (3, 1)
+    assert [store.cursor().sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in ("event", "object_change", "event_object")] == [3, 1, 1]
+
+
 def test_a_load_that_fails_midway_leaves_the_store_as_it_was(store):
     def batches():
         yield Batch(event=_events("erp:1", "erp:2"))

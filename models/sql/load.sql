@@ -13,6 +13,26 @@
 -- `repeated_<table>` counts distinct hashes of the key (half the cost of grouping the strings):
 -- a hash collision only sends the batch through the dedupe, never lets a repeat in.
 
+-- name: any_event
+-- Whether the table holds rows: a load into one that held none when it began checks its keys
+-- against its own earlier batches by hash (Load._new_in_empty_table) instead of stored_<table>.
+SELECT EXISTS (SELECT 1 FROM event);
+
+-- name: any_object_change
+SELECT EXISTS (SELECT 1 FROM object_change);
+
+-- name: any_event_object
+SELECT EXISTS (SELECT 1 FROM event_object);
+
+-- name: key_hashes_event
+SELECT hash(event_id) AS h FROM incoming;
+
+-- name: key_hashes_object_change
+SELECT hash(object_id, ts, attribute) AS h FROM incoming;
+
+-- name: key_hashes_event_object
+SELECT hash(event_id, object_id, coalesce(qualifier, '')) AS h FROM incoming;
+
 -- name: stored_event
 SELECT e.event_id FROM event e SEMI JOIN incoming i ON e.event_id = i.event_id;
 
@@ -79,6 +99,11 @@ SEMI JOIN (SELECT DISTINCT r.event_id FROM event_object r SEMI JOIN incoming i O
 -- name: insert_new_event_object
 INSERT INTO event_object BY NAME
 SELECT DISTINCT event_id, object_id, coalesce(qualifier, '') AS qualifier, $batch_id AS batch_id FROM incoming;
+
+-- name: insert_unique_event_object
+-- No relation stored nor repeated (checked by key hashes): as they came.
+INSERT INTO event_object BY NAME
+SELECT event_id, object_id, coalesce(qualifier, '') AS qualifier, $batch_id AS batch_id FROM incoming;
 
 -- name: insert_event_object
 INSERT INTO event_object BY NAME
