@@ -63,7 +63,8 @@ def read(fh, source: str, system: str, case_type: str, activities: dict, clock: 
     ahead while the caller stores the batch before."""
     state = {"traces": 0, "events": 0}
     parts = (_parsed(block, state, system, case_type, activities, clock, zone)
-             for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES)))
+             for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES),
+                                        min(PARSE_BYTES, max(1, block_bytes // FIRST_BATCH_PART))))
     yield from read_ahead(_batches(_grouped(parts, block_bytes), source, clock, zone))
     if state["traces"] == 0:
         raise NotLineShaped(0, 0)      # no trace found: the tree reader says what is wrong
@@ -85,10 +86,11 @@ def _batches(groups: Iterator[list[dict]], source: str, clock: Clock, zone: str)
 
 
 def _grouped(parts: Iterator[dict | None], group_bytes: int) -> Iterator[list[dict]]:
-    """The parsed blocks in lists of about `group_bytes` (the first: a FIRST_BATCH_PART of it);
-    those parsed before a block that is not line-shaped come out before its NotLineShaped."""
+    """The parsed blocks in lists of about `group_bytes`, the first block alone (read smaller,
+    so the store starts soon); those parsed before a block that is not line-shaped come out
+    before its NotLineShaped."""
     group: list[dict] = []
-    size, target = 0, max(1, group_bytes // FIRST_BATCH_PART)
+    size, target = 0, 1
     try:
         for part in parts:
             if part is None:
@@ -106,12 +108,15 @@ def _grouped(parts: Iterator[dict | None], group_bytes: int) -> Iterator[list[di
         yield group
 
 
-def _trace_blocks(fh, state: dict, block_bytes: int) -> Iterator[bytes]:
-    """Blocks of the stream that end after a </trace> line (the last one: whatever remains)."""
+def _trace_blocks(fh, state: dict, block_bytes: int, first_bytes: int) -> Iterator[bytes]:
+    """Blocks of the stream that end after a </trace> line (the last one: whatever remains),
+    read `block_bytes` at a time, the first `first_bytes` (so the store can start soon)."""
     carry = b""
+    size = first_bytes
     while True:
         try:
-            raw = fh.read(block_bytes)
+            raw = fh.read(size)
+            size = block_bytes
         except (OSError, EOFError, gzip.BadGzipFile):
             raise NotLineShaped(state["traces"], state["events"]) from None
         if not raw:
@@ -232,13 +237,14 @@ def _shape(block: bytes, fail: NotLineShaped) -> dict:
     key_no = pc.fill_null(pc.index_in(key, value_set=pa.array(RESERVED, pa.string())), -1).to_numpy()
     out.update(kind_no=pc.index_in(attrs.field("kind"), value_set=pa.array(KINDS)).to_numpy(), key_no=key_no,
                names=key.filter(pa.array(key_no < 0)), value=attrs.field("value"), attr_line=rest[is_attr])
-    return _checked(out, lines.take(pa.array(other_line)), other_line, fail)
+    return _checked(out, lines.take(pa.array(other_line)), other_line, block, fail)
 
 
-def _checked(out: dict, others: pa.Array, other_line: np.ndarray, fail: NotLineShaped) -> dict:
+def _checked(out: dict, others: pa.Array, other_line: np.ndarray, block: bytes, fail: NotLineShaped) -> dict:
     """`out` with the running depths of trace and event; raises `fail` unless the structure
     lines nest as whole traces of events and the `others` lines (trimmed) are blank inside
-    traces, with no trace or event tag nor a comment over several lines."""
+    traces, with no trace or event tag nor a comment over several lines, and no value of the
+    `block` holds a character reference."""
     in_trace = np.cumsum(out["<trace>"], dtype=np.int8) - np.cumsum(out["</trace>"], dtype=np.int8)
     in_event = np.cumsum(out["<event>"], dtype=np.int8) - np.cumsum(out["</event>"], dtype=np.int8)
     if (in_trace.min(initial=0) < 0 or in_trace.max(initial=0) > 1 or in_event.min(initial=0) < 0
@@ -247,7 +253,7 @@ def _checked(out: dict, others: pa.Array, other_line: np.ndarray, fail: NotLineS
             or pc.any(pc.match_substring_regex(others, TAGS)).as_py()
             or pc.any(pc.and_(pc.match_substring_regex(others, "<!--|-->"),      # comments on one line only
                               pc.invert(pc.match_substring_regex(others, "^<!--.*-->$")))).as_py()
-            or pc.any(pc.match_substring(out["value"], "&#")).as_py()):
+            or b"&#" in block and pc.any(pc.match_substring(out["value"], "&#")).as_py()):
         raise fail
     out.update(in_trace=in_trace, in_event=in_event)
     return out
@@ -320,7 +326,7 @@ def _scan(block: bytes, fail: NotLineShaped) -> dict | None:
     if expected != np.count_nonzero(a <= 32):
         return None
     out.update(kind_no=code[attr_line], key_no=key_no, names=names, value=value, attr_line=attr_line)
-    return _checked(out, others, other_line, fail)
+    return _checked(out, others, other_line, block, fail)
 
 
 def _spaces(texts: pa.Array) -> int:
