@@ -33,7 +33,11 @@ class IngestSummary:
 
 def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = None) -> IngestSummary:
     """Load every source under `paths`. A source that cannot be read is reported and left out;
-    its load rolls back, so the store keeps nothing of it, and the other sources still land."""
+    its load rolls back, so the store keeps nothing of it, and the other sources still land.
+
+    Each source's records commit on their own; the derived tables catch up once, after the
+    last: a refresh reads whole columns of the store, so one per source made a large import
+    cost as many reads of everything already loaded."""
     summary = IngestSummary()
     planned = []
     for path in paths:   # one path that cannot be planned does not stop the others
@@ -47,7 +51,7 @@ def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = N
     for source in planned:
         try:
             result = store.ingest(source.batches(), source=str(source.path), kind=source.kind,
-                                  mapping=str(source.mapping) if source.mapping else None)
+                                  mapping=str(source.mapping) if source.mapping else None, derive=False)
         except UnreadableSource as exc:
             summary.errors.append({"path": str(source.path), "error": str(exc)})
             continue
@@ -58,4 +62,5 @@ def ingest(store: Store, paths: list[str | Path], mapping: str | Path | None = N
                               "mapping": str(source.mapping) if source.mapping else None,
                               "accepted": result.accepted, "duplicates": result.duplicates,
                               "rejected": result.rejected})
+    store.catch_up()
     return summary

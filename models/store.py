@@ -140,9 +140,10 @@ class Store:
         finally:
             cur.close()
 
-    def ingest(self, batches, source: str, kind: str, mapping: str | None = None) -> LoadResult:
-        """Load an iterable of `Batch`es as one load."""
-        with self.load(source, kind, mapping) as load:
+    def ingest(self, batches, source: str, kind: str, mapping: str | None = None, *,
+               derive: bool = True) -> LoadResult:
+        """Load an iterable of `Batch`es as one load (`derive`: see `load`)."""
+        with self.load(source, kind, mapping, derive=derive) as load:
             for batch in batches:
                 load.write(batch)
         return load.result
