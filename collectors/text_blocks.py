@@ -7,7 +7,7 @@ import csv
 import queue
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from collectors.errors import UnreadableSource
 
@@ -83,13 +83,19 @@ def sniff_delimiter(sample: str) -> str:
         return best if counts[best] else ","
 
 
-def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
+def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | None = None,
+               gather: int = 0) -> Iterator:
     """`items`, with the next ones made by a thread while the caller uses the current one (file
     reads, UTF-8 decoding, pyarrow's parsers and DuckDB release the GIL). The thread also closes
     `items` when it stops, early or not: a generator that holds a DuckDB connection (a CSV's
     translator) is then started, used and closed on that one thread, never closed by the
     caller's while a query of it runs (which once hung a load that failed midway). At most
-    `depth` items wait, so memory stays bounded by the batch size; errors arrive in order."""
+    `depth` items wait, so memory stays bounded by the batch size; errors arrive in order.
+
+    With `size`, lists of items come out instead: each the items made by the time the caller
+    asks, at least one, until their sizes reach `gather`. A caller that keeps up gets each item
+    as soon as it is made (so little is left for it when the thread is done); one that falls
+    behind gets larger lists, fewer calls."""
     done = object()
     box: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -116,13 +122,29 @@ def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
     worker = threading.Thread(target=produce, name="block-reader", daemon=True)
     worker.start()
     try:
-        while True:
+        ended = None
+        while ended is None:
             item, error = box.get()
             if item is done:
-                if error is not None:
-                    raise error
-                return
-            yield item
+                ended = (error,)
+                break
+            if size is None:
+                yield item
+                continue
+            group, total = [item], size(item)
+            while total < gather:
+                try:
+                    item, error = box.get_nowait()
+                except queue.Empty:
+                    break
+                if item is done:
+                    ended = (error,)
+                    break
+                group.append(item)
+                total += size(item)
+            yield group
+        if ended[0] is not None:
+            raise ended[0]
     finally:
         stop.set()
         while worker.is_alive():

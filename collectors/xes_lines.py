@@ -6,8 +6,8 @@ from running counts of the <trace> and <event> lines, and times are parsed by nu
 (log_values.iso_times; other forms by DuckDB). A block laid out otherwise (other spacing, say)
 is matched line by line with Arrow's regular expressions instead. Python touches single values
 only for traces (their attributes), events with attributes beyond activity, time and resource,
-and bad events. A thread inflates, parses and batches the next blocks while the caller stores
-the current batch.
+and bad events. A thread inflates and parses the next blocks while the caller stores the
+current batch (of the blocks parsed by then).
 
 A file that is not shaped so (nested or list attributes, several elements on a line, entities
 other than the five predefined ones) raises `NotLineShaped` at the first block that shows it,
@@ -36,7 +36,7 @@ BLOCK_BYTES = 16 << 20
 # Blocks are parsed this big at most and grouped into batches of about the asked size: parsing
 # small blocks reuses the same memory (page faults cost a large share of the time otherwise).
 PARSE_BYTES = 4 << 20
-FIRST_BATCH_PART = 8      # the first batch is this part of the others, so the store starts soon
+FIRST_BATCH_PART = 8      # the first block is read at this part of a batch, so the store starts soon
 ATTRIBUTE = r'^<(?P<kind>string|date|int|float|boolean|id)\s+key="(?P<key>[^"<]*)"\s+value="(?P<value>[^"<]*)"\s*/>$'
 TAGS = r"</?(trace|event)\b"
 KINDS = ("string", "date", "int", "float", "boolean", "id")
@@ -58,21 +58,25 @@ class NotLineShaped(Exception):
 
 def read(fh, source: str, system: str, case_type: str, activities: dict, clock: Clock,
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
-    """Batches of the XES stream `fh` (binary, decompressed) of whole traces, each of about
-    `block_bytes` of XES (the first smaller). A thread inflates, parses and batches the blocks
-    ahead while the caller stores the batch before."""
+    """Batches of the XES stream `fh` (binary, decompressed) of whole traces. A thread inflates
+    and parses blocks ahead while the caller stores the batch before; each batch holds the
+    blocks parsed by the time the caller asks, up to about `block_bytes` of XES. So a store
+    that keeps up gets each block as soon as it is parsed (the first is read small, to start
+    it soon) and has little left when the reading ends; one that falls behind, fewer batches."""
     state = {"traces": 0, "events": 0}
-    parts = (_parsed(block, state, system, case_type, activities, clock, zone)
-             for block in _trace_blocks(fh, state, min(block_bytes, PARSE_BYTES),
-                                        min(PARSE_BYTES, max(1, block_bytes // FIRST_BATCH_PART))))
-    yield from read_ahead(_batches(_grouped(parts, block_bytes), source, clock, zone))
+    parse_bytes = min(block_bytes, PARSE_BYTES)
+    blocks = _trace_blocks(fh, state, parse_bytes, min(parse_bytes, max(1, block_bytes // FIRST_BATCH_PART)))
+    parts = (part for block in blocks
+             if (part := _parsed(block, state, system, case_type, activities, clock, zone)) is not None)
+    yield from _batches(read_ahead(parts, depth=max(1, block_bytes // parse_bytes),
+                                   size=lambda part: len(part["block"]), gather=block_bytes), source, clock, zone)
     if state["traces"] == 0:
         raise NotLineShaped(0, 0)      # no trace found: the tree reader says what is wrong
 
 
 def _batches(groups: Iterator[list[dict]], source: str, clock: Clock, zone: str) -> Iterator[Batch]:
     """A batch per group of parsed blocks. Times of forms iso_times leaves are read by DuckDB,
-    on a connection made only then (and made, used and closed on the reading thread)."""
+    on a connection made only then."""
     con = None
     try:
         for group in groups:
@@ -83,29 +87,6 @@ def _batches(groups: Iterator[list[dict]], source: str, clock: Clock, zone: str)
     finally:
         if con is not None:
             con.close()
-
-
-def _grouped(parts: Iterator[dict | None], group_bytes: int) -> Iterator[list[dict]]:
-    """The parsed blocks in lists of about `group_bytes`, the first block alone (read smaller,
-    so the store starts soon); those parsed before a block that is not line-shaped come out
-    before its NotLineShaped."""
-    group: list[dict] = []
-    size, target = 0, 1
-    try:
-        for part in parts:
-            if part is None:
-                continue
-            group.append(part)
-            size += len(part["block"])
-            if size >= target:
-                yield group
-                group, size, target = [], 0, group_bytes
-    except NotLineShaped:
-        if group:
-            yield group
-        raise
-    if group:
-        yield group
 
 
 def _trace_blocks(fh, state: dict, block_bytes: int, first_bytes: int) -> Iterator[bytes]:
