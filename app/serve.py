@@ -117,9 +117,9 @@ def serve(store: Store, settings: Settings, *, dashboard: bool = True, receiver:
     """Serve until interrupted; prints where once every server listens."""
     writer = WriteQueue(store, source=f"otlp {TRACES_PATH}", kind="otlp")
     decoder = DecodingPool() if receiver else None   # decoding leaves this process's GIL
-    if receiver and not dashboard:
-        # Parallel plans cost CPU to split and merge, and the cores are busy with decoding:
-        # one DuckDB thread spends ~7% less server CPU per span received (no page waits on it).
+    if receiver and not dashboard and not settings.inbox:
+        # Parallel plans cost CPU to split and merge, and the cores are busy with decoding: one
+        # DuckDB thread spends ~7% less server CPU per span received (no page or file load waits).
         execute(store.cursor(), "store.one_thread")
     servers, lines = [], []
     if dashboard:
