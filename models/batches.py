@@ -126,6 +126,8 @@ class Batch:
 def conform(name: str, table: pa.Table) -> pa.Table:
     """Select, order and cast `table`'s columns to the schema of `name`; absent ones become null."""
     schema = SCHEMAS[name]
+    if table.schema == schema:   # as collectors build them: nothing to do (a cast per column cost
+        return table             # 0.35 µs a span on the receiver's writer thread)
     columns = []
     for f in schema:
         if f.name in table.column_names:
