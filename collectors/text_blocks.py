@@ -84,7 +84,7 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | None = None,
-               gather: int = 0) -> Iterator:
+               gather: tuple[int, int] = (0, 0)) -> Iterator:
     """`items`, with the next ones made by a thread while the caller uses the current one (file
     reads, UTF-8 decoding, pyarrow's parsers and DuckDB release the GIL). The thread also closes
     `items` when it stops, early or not: a generator that holds a DuckDB connection (a CSV's
@@ -92,10 +92,10 @@ def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | 
     caller's while a query of it runs (which once hung a load that failed midway). At most
     `depth` items wait, so memory stays bounded by the batch size; errors arrive in order.
 
-    With `size`, lists of items come out instead: each the items made by the time the caller
-    asks, at least one, until their sizes reach `gather`. A caller that keeps up gets each item
-    as soon as it is made (so little is left for it when the thread is done); one that falls
-    behind gets larger lists, fewer calls."""
+    With `size`, lists of items come out instead: the first item alone (so the caller starts
+    soon), then lists of at least `gather[0]` in size (or what is left), with what else is made
+    by the time the caller asks, up to `gather[1]`. A caller that keeps up gets small lists (so
+    little is left for it when the thread is done); one that falls behind, larger ones."""
     done = object()
     box: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -123,6 +123,7 @@ def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | 
     worker.start()
     try:
         ended = None
+        least, most = 0, 0           # the first list: one item
         while ended is None:
             item, error = box.get()
             if item is done:
@@ -132,9 +133,9 @@ def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | 
                 yield item
                 continue
             group, total = [item], size(item)
-            while total < gather:
+            while total < most:
                 try:
-                    item, error = box.get_nowait()
+                    item, error = box.get() if total < least else box.get_nowait()
                 except queue.Empty:
                     break
                 if item is done:
@@ -143,6 +144,7 @@ def read_ahead(items: Iterator, depth: int = 1, size: Callable[[object], int] | 
                 group.append(item)
                 total += size(item)
             yield group
+            least, most = gather
         if ended[0] is not None:
             raise ended[0]
     finally:

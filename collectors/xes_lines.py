@@ -59,17 +59,18 @@ class NotLineShaped(Exception):
 def read(fh, source: str, system: str, case_type: str, activities: dict, clock: Clock,
          zone: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
     """Batches of the XES stream `fh` (binary, decompressed) of whole traces. A thread inflates
-    and parses blocks ahead while the caller stores the batch before; each batch holds the
-    blocks parsed by the time the caller asks, up to about `block_bytes` of XES. So a store
-    that keeps up gets each block as soon as it is parsed (the first is read small, to start
-    it soon) and has little left when the reading ends; one that falls behind, fewer batches."""
+    and parses blocks ahead while the caller stores the batch before; a batch holds at least
+    half of `block_bytes` of XES, and what else is parsed by the time the caller asks, up to
+    `block_bytes`. So a store that keeps up has little left when the reading ends, and one
+    that falls behind gets fewer batches; the first block is read small, to start it soon."""
     state = {"traces": 0, "events": 0}
     parse_bytes = min(block_bytes, PARSE_BYTES)
     blocks = _trace_blocks(fh, state, parse_bytes, min(parse_bytes, max(1, block_bytes // FIRST_BATCH_PART)))
     parts = (part for block in blocks
              if (part := _parsed(block, state, system, case_type, activities, clock, zone)) is not None)
-    yield from _batches(read_ahead(parts, depth=max(1, block_bytes // parse_bytes),
-                                   size=lambda part: len(part["block"]), gather=block_bytes), source, clock, zone)
+    groups = read_ahead(parts, depth=max(1, block_bytes // parse_bytes), size=lambda part: len(part["block"]),
+                        gather=(block_bytes // 2, block_bytes))
+    yield from _batches(groups, source, clock, zone)
     if state["traces"] == 0:
         raise NotLineShaped(0, 0)      # no trace found: the tree reader says what is wrong
 

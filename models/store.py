@@ -165,9 +165,9 @@ class Load:
         self.source, self.kind, self.mapping = source, kind, mapping
         self.started_at = _utcnow()
         self.result = LoadResult(batch_id=new_batch_id(), source=source)
-        # Per clash-checked table that held no rows when this load first wrote to it: the sorted
-        # hashes of the keys of each batch the load brought to it (None: the table held rows).
-        self._written: dict[str, list[np.ndarray] | None] = {}
+        # Per clash-checked table that held no rows when this load first wrote to it: the hashes
+        # of the keys the load brought to it, sorted (None: the table held rows).
+        self._written: dict[str, np.ndarray | None] = {}
 
     def write(self, batch: Batch) -> None:
         self.write_each([batch])
@@ -226,13 +226,14 @@ class Load:
         every row the load had written so far). Keys are compared by hash: a collision only
         sends the batch through the search."""
         if name not in self._written:
-            self._written[name] = None if scalar(self._cur, f"load.any_{name}") else []
+            self._written[name] = None if scalar(self._cur, f"load.any_{name}") else np.zeros(0, np.uint64)
         written = self._written[name]
         if written is None:
             return False
         keys = np.sort(self._cur.sql(sql(f"load.key_hashes_{name}")).fetchnumpy()["h"])
-        new = not (keys[1:] == keys[:-1]).any() and not any(_holds(w, keys) for w in written)
-        written.append(keys)
+        new = not (keys[1:] == keys[:-1]).any() and not _holds(written, keys)
+        # two sorted runs: a stable sort merges them in one pass
+        self._written[name] = np.sort(np.concatenate([written, keys]), kind="stable")
         return new
 
     def _insert_spans(self, tables: list[pa.Table]) -> list[int]:
