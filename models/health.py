@@ -23,7 +23,7 @@ def objects_by_type(con) -> pa.Table:
 
 
 def spans_by_service(con, filters: Filters = ALL) -> pa.Table:
-    """Spans, traces and errors per integration service."""
+    """Spans, errors and the time span of the traffic per integration service."""
     return _table(con, "health.spans_by_service", **filters.params())
 
 
@@ -53,12 +53,20 @@ def span_coverage(con, filters: Filters = ALL) -> pa.Table:
     return _table(con, "health.span_coverage", **filters.params())
 
 
+def count_traffic(con) -> None:
+    """service_day counted again from every span in span_p2p (a store upgraded to version 5)."""
+    for block in ("forget_service_days", "keep_service_days"):
+        execute(con, f"health.{block}", first=None, last=None)
+
+
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
     """Copy the p2p.* keys of the spans the loads with batch ids in [first_batch, last_batch]
-    stored into span_p2p, and judge again the span coverage of the cases they touched or whose
-    events their spans carried (None: every span and case). Inside the caller's transaction;
-    reads case_event and sync_hop, so runs after their refreshes, and touched_object (models/store.py)."""
+    stored into span_p2p and count them into service_day, and judge again the span coverage of
+    the cases they touched or whose events their spans carried (None: every span and case).
+    Inside the caller's transaction; reads case_event and sync_hop, so runs after their
+    refreshes, and touched_object (models/store.py)."""
     scope = "coverage_scope" if first_batch is not None else "rebuild_coverage_scope"
-    for block in ("forget_spans", "keep_spans", scope, "forget_coverage", "keep_coverage", "coverage_done"):
+    for block in ("forget_spans", "keep_spans", "forget_service_days", "keep_service_days",
+                  scope, "forget_coverage", "keep_coverage", "coverage_done"):
         execute(con, f"health.{block}", first=first_batch, last=last_batch)
 

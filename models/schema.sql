@@ -327,6 +327,20 @@ CREATE TABLE IF NOT EXISTS span_p2p (
     batch_id     VARCHAR NOT NULL
 );
 
+-- Spans per integration service, facility and day (Data health's integration traffic reads a few
+-- thousand of these rows, not every span). Added to by each refresh from the spans it copied into
+-- span_p2p (models/health.py), so it relies on every load being derived once (store.py's mark).
+-- key: service, facility, day
+CREATE TABLE IF NOT EXISTS service_day (
+    service     VARCHAR NOT NULL,       -- '(unknown)' when the span named none
+    facility    VARCHAR,                -- p2p.facility.id
+    day         DATE NOT NULL,          -- of the span's start
+    spans       BIGINT NOT NULL,
+    errors      BIGINT NOT NULL,        -- spans with status ERROR
+    first_span  TIMESTAMP NOT NULL,     -- earliest start
+    last_span   TIMESTAMP NOT NULL      -- latest end
+);
+
 -- Per case: the facilities of its events and whether a span carried any of them (the Data
 -- health page's span coverage), kept by models/health.py `refresh` for the cases a load touched
 -- or whose events a load's spans carried. key: object_type, case_id

@@ -21,6 +21,28 @@ def test_span_keys_kept_load_by_load_equal_a_rebuild(network):
     assert rebuilt(con, lambda c: rows(c, "span_p2p"), health.refresh, "span_p2p") == kept
 
 
+def test_traffic_per_service_day_kept_load_by_load_equals_a_recount(network):
+    store, _ = network
+    con = store.cursor()
+    kept = rows(con, "service_day")
+    assert sum(r[3] for r in kept) == health.counts(con)["spans"]
+    assert rebuilt(con, lambda c: rows(c, "service_day"), health.count_traffic) == kept
+
+
+def test_spans_by_service_in_a_period_counts_its_spans_and_errors(network):
+    store, _ = network
+    con = store.cursor()
+    first, last = con.sql("SELECT min(start_time)::DATE, max(start_time)::DATE FROM span").fetchall()[0]
+    middle = first + (last - first) / 2
+    expected = dict(con.sql(
+        "SELECT coalesce(service, '(unknown)'), count(*) FILTER (WHERE status_code = 'ERROR') FROM span "
+        "WHERE start_time::DATE BETWEEN $a AND $b GROUP BY ALL", params={"a": first, "b": middle}).fetchall())
+    assert any(expected.values())      # the simulated middleware fails now and then
+    found = health.spans_by_service(con, Filters(start=first, end=middle)).to_pylist()
+    assert {r["service"]: r["errors"] for r in found} == expected
+    assert sum(r["spans"] for r in found) < health.counts(con)["spans"]
+
+
 def test_spans_by_service_for_one_facility_counts_its_spans(network):
     store, _ = network
     con = store.cursor()

@@ -33,15 +33,15 @@ GROUP BY ALL
 ORDER BY objects DESC, object_type;
 
 -- name: spans_by_service
-SELECT coalesce(service, '(unknown)')                 AS service,
-       count(*)                                       AS spans,
-       count(DISTINCT trace_id)                       AS traces,
-       count(*) FILTER (WHERE status_code = 'ERROR')  AS errors,
-       min(start_time)                                AS first_span,
-       max(end_time)                                  AS last_span
-FROM span_p2p
+-- From service_day (kept at load), not every span: the period filter selects whole days.
+SELECT service,
+       sum(spans)::BIGINT   AS spans,
+       sum(errors)::BIGINT  AS errors,
+       min(first_span)      AS first_span,
+       max(last_span)       AS last_span
+FROM service_day
 WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
-  AND ($start IS NULL OR start_time >= $start::DATE) AND ($end IS NULL OR start_time < $end::DATE + INTERVAL 1 DAY)
+  AND ($start IS NULL OR day >= $start::DATE) AND ($end IS NULL OR day <= $end::DATE)
 GROUP BY ALL
 ORDER BY spans DESC, service;
 
@@ -111,6 +111,26 @@ FROM (SELECT *, json_extract_string(attributes, ['$."p2p.event.id"', '$."p2p.eve
                                                  '$."p2p.object.id"', '$."p2p.facility.id"']) AS p2p
       FROM span
       WHERE $first IS NULL OR batch_id BETWEEN $first AND $last);
+
+-- name: forget_service_days
+-- Before counting every span again (a refresh of every load).
+DELETE FROM service_day WHERE $first IS NULL;
+
+-- name: keep_service_days
+-- The spans just copied into span_p2p added to their service's day: a few rows per refresh,
+-- whatever the store holds (each load is derived once, so nothing is counted twice).
+MERGE INTO service_day d
+USING (SELECT coalesce(service, '(unknown)') AS service, facility, start_time::DATE AS day,
+              count(*) AS spans, count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
+              min(start_time) AS first_span, max(end_time) AS last_span
+       FROM span_p2p
+       WHERE $first IS NULL OR batch_id BETWEEN $first AND $last
+       GROUP BY ALL) n
+ON d.service = n.service AND d.facility IS NOT DISTINCT FROM n.facility AND d.day = n.day
+WHEN MATCHED THEN UPDATE SET spans = d.spans + n.spans, errors = d.errors + n.errors,
+                             first_span = least(d.first_span, n.first_span),
+                             last_span = greatest(d.last_span, n.last_span)
+WHEN NOT MATCHED THEN INSERT VALUES (n.service, n.facility, n.day, n.spans, n.errors, n.first_span, n.last_span);
 
 -- name: coverage_scope
 -- The cases the loads [$first, $last] may have changed: those they touched (touched_object, found
