@@ -63,8 +63,8 @@ SERVICE = "service"         # two-way match: no goods receipt
 def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive the documents the loads with batch ids in [first_batch, last_batch] touched
     (touched_object, and their attribute changes; inside the caller's transaction,
-    models/store.py). Leaves what it touched and re-derived
-    in the temp tables document_touched and document_scope."""
+    models/store.py). Leaves what it touched and re-derived in the temp tables
+    document_touched and document_scope."""
     execute(con, "documents.refresh_touched", **NAMES, first=first_batch, last=last_batch)
     if con.sql("SELECT count(*) FROM document_touched").fetchall()[0][0]:   # spans alone touch none
         _scope(con, first_batch, last_batch)
