@@ -59,14 +59,22 @@ def count_traffic(con) -> None:
         execute(con, f"health.{block}", first=None, last=None)
 
 
+def count_coverage(con) -> None:
+    """case_coverage_count counted again from every case_coverage row (a store upgraded to version 6)."""
+    for block in ("forget_coverage_counts", "recount_coverage"):
+        execute(con, f"health.{block}", first=None)
+
+
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
     """Copy the p2p.* keys of the spans the loads with batch ids in [first_batch, last_batch]
     stored into span_p2p and count them into service_day, and judge again the span coverage of
-    the cases they touched or whose events their spans carried (None: every span and case).
+    the cases they touched or whose events their spans carried, taking them off
+    case_coverage_count as they were and adding them as they are (None: every span and case).
     Inside the caller's transaction; reads case_event and sync_hop, so runs after their
     refreshes, and touched_object (models/store.py)."""
     scope = "coverage_scope" if first_batch is not None else "rebuild_coverage_scope"
     for block in ("forget_spans", "keep_spans", "forget_service_days", "keep_service_days",
-                  scope, "forget_coverage", "keep_coverage", "coverage_done"):
+                  scope, "old_coverage", "forget_coverage_counts", "uncount_coverage", "forget_coverage",
+                  "keep_coverage", "add_coverage", "count_coverage", "coverage_done"):
         execute(con, f"health.{block}", first=first_batch, last=last_batch)
 

@@ -352,6 +352,18 @@ CREATE TABLE IF NOT EXISTS case_coverage (
     carried_facilities  VARCHAR[] NOT NULL   -- of its events a span carried
 );
 
+-- Cases per case notion and combination of case_coverage's columns: the span coverage Data health
+-- shows, per facility too, read from a few hundred rows instead of one per case. Kept by
+-- models/health.py `refresh`: the cases it judges again are taken off as they were judged and
+-- added as they are now. key: object_type, facilities, carried, carried_facilities
+CREATE TABLE IF NOT EXISTS case_coverage_count (
+    object_type         VARCHAR NOT NULL,
+    facilities          VARCHAR[] NOT NULL,
+    carried             BOOLEAN NOT NULL,
+    carried_facilities  VARCHAR[] NOT NULL,
+    cases               BIGINT NOT NULL
+);
+
 -- Values the filter bar offers: the suppliers with their current names (the latest `name`
 -- change, else the name first seen) and the UNSPSC segments ordered, kept by models/dimensions.py
 -- `refresh` for the suppliers and PO lines the loads touched, so no page scans object_change or

@@ -33,9 +33,9 @@ from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import bind, scalar, sql
 from models.recent_spans import RecentSpans, span_keys
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
-UPGRADABLE_FROM = (1, 2, 3, 4)
+UPGRADABLE_FROM = (1, 2, 3, 4, 5)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -420,7 +420,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
 def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
     """Bring a store of an earlier version up to this one: add the tables it lacks and fill
     object_link (version 4) from its O2O rows; below version 3, derive every derived table again
-    from the records, as if each load had just landed, else count service_day (version 5)."""
+    from the records, as if each load had just landed, else count service_day (version 5) and
+    case_coverage_count (version 6)."""
     con.begin()
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
     if found < 4:
@@ -429,8 +430,10 @@ def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
         con.execute(sql("store.forget_derived"))
         con.execute(sql("store.start_derived"))
         _derive_pending(con)
-    elif found < 5:
-        health.count_traffic(con)
+    else:
+        if found < 5:
+            health.count_traffic(con)
+        health.count_coverage(con)
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
 

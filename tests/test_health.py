@@ -67,6 +67,27 @@ def test_span_coverage_kept_load_by_load_equals_a_rebuild(network):
     assert rebuilt(con, lambda c: rows(c, "case_coverage"), health.refresh, "span_p2p", "case_coverage") == kept
 
 
+def test_span_coverage_counts_kept_load_by_load_equal_a_recount_and_a_rebuild(network):
+    store, _ = network
+    con = store.cursor()
+    kept = rows(con, "case_coverage_count")
+    recount = con.sql("SELECT object_type, facilities, carried, carried_facilities, count(*) FROM case_coverage "
+                      "GROUP BY ALL ORDER BY ALL").fetchall()
+    assert kept == recount and all(r[4] > 0 for r in kept)
+    assert rebuilt(con, lambda c: rows(c, "case_coverage_count"), health.refresh, "span_p2p", "case_coverage") == kept
+    assert rebuilt(con, lambda c: rows(c, "case_coverage_count"), health.count_coverage) == kept
+
+
+def test_span_coverage_counts_every_case_of_each_notion(network):
+    store, _ = network
+    con = store.cursor()
+    expected = con.sql("SELECT object_type, count(DISTINCT case_id), count(DISTINCT case_id) FILTER "
+                       "(WHERE event_id IN (SELECT event_id FROM sync_hop)) FROM case_event GROUP BY ALL").fetchall()
+    found = health.span_coverage(con).to_pylist()
+    assert {r["object_type"]: (r["cases"], r["cases_with_spans"]) for r in found} == {t: (n, c) for t, n, c in expected}
+    assert all(r["coverage"] == r["cases_with_spans"] / r["cases"] for r in found)
+
+
 def test_span_coverage_for_one_facility_judges_its_events_only(network):
     store, _ = network
     con = store.cursor()

@@ -83,16 +83,17 @@ GROUP BY ALL
 ORDER BY source_system;
 
 -- name: span_coverage
--- Per case notion: how many cases have at least one event that a span carried (case_coverage,
--- one row per case kept at load). With $facilities: the cases with an event there, carried when
--- a span carried one of those events.
+-- Per case notion: how many cases have at least one event that a span carried. With
+-- $facilities: the cases with an event there, carried when a span carried one of those events.
+-- From case_coverage_count (cases per notion and combination of facilities, kept at load): a few
+-- hundred rows, not one per case.
 SELECT object_type,
-       count(*)                              AS cases,
-       count(*) FILTER (WHERE CASE WHEN $facilities IS NULL THEN carried
-                                   ELSE list_has_any(carried_facilities, $facilities::VARCHAR[]) END)
-                                             AS cases_with_spans,
-       cases_with_spans / cases              AS coverage
-FROM case_coverage
+       sum(cases)::BIGINT                    AS cases,
+       coalesce(sum(cases) FILTER (WHERE CASE WHEN $facilities IS NULL THEN carried
+                                              ELSE list_has_any(carried_facilities, $facilities::VARCHAR[]) END),
+                0)::BIGINT                   AS cases_with_spans,
+       cases_with_spans / sum(cases)         AS coverage
+FROM case_coverage_count
 WHERE $facilities IS NULL OR list_has_any(facilities, $facilities::VARCHAR[])
 GROUP BY ALL
 ORDER BY cases DESC, object_type;
@@ -149,13 +150,34 @@ SELECT DISTINCT case_id FROM (
 CREATE OR REPLACE TEMP TABLE coverage_scope AS
 SELECT DISTINCT case_id FROM case_event;
 
+-- name: old_coverage
+-- The scoped cases' rows as they were (rowid: to delete them without searching case_id again).
+CREATE OR REPLACE TEMP TABLE coverage_old AS
+SELECT rowid AS row_id, object_type, facilities, carried, carried_facilities
+FROM case_coverage
+WHERE $first IS NOT NULL AND case_id IN (SELECT case_id FROM coverage_scope);
+
+-- name: forget_coverage_counts
+-- Before counting every case again (a rebuild, or a store upgraded to version 6).
+DELETE FROM case_coverage_count WHERE $first IS NULL;
+
+-- name: uncount_coverage
+-- The scoped cases taken off the counts as they were judged.
+MERGE INTO case_coverage_count k
+USING (SELECT object_type, facilities, carried, carried_facilities, count(*) AS cases
+       FROM coverage_old GROUP BY ALL) o
+ON k.object_type = o.object_type AND k.facilities = o.facilities AND k.carried = o.carried
+   AND k.carried_facilities = o.carried_facilities
+WHEN MATCHED AND k.cases = o.cases THEN DELETE
+WHEN MATCHED THEN UPDATE SET cases = k.cases - o.cases;
+
 -- name: forget_coverage
-DELETE FROM case_coverage WHERE case_id IN (SELECT case_id FROM coverage_scope);
+DELETE FROM case_coverage WHERE $first IS NULL OR rowid IN (SELECT row_id FROM coverage_old);
 
 -- name: keep_coverage
 -- Which of the scoped cases' events a span carried is looked up for those events only (not
 -- every event of sync_hop made distinct); their case_event rows are read twice rather than stored.
-INSERT INTO case_coverage
+CREATE OR REPLACE TEMP TABLE coverage_new AS
 WITH scoped AS NOT MATERIALIZED (
     SELECT ce.object_type, ce.case_id, ce.event_id, ce.facility
     FROM case_event ce SEMI JOIN coverage_scope s ON s.case_id = ce.case_id
@@ -164,12 +186,33 @@ carried AS (
     SELECT DISTINCT h.event_id FROM sync_hop h SEMI JOIN scoped ce ON ce.event_id = h.event_id
 )
 SELECT ce.object_type, ce.case_id,
-       coalesce(list(DISTINCT ce.facility ORDER BY ce.facility) FILTER (WHERE ce.facility IS NOT NULL), []),
-       bool_or(h.event_id IS NOT NULL),
+       coalesce(list(DISTINCT ce.facility ORDER BY ce.facility) FILTER (WHERE ce.facility IS NOT NULL), []) AS facilities,
+       bool_or(h.event_id IS NOT NULL) AS carried,
        coalesce(list(DISTINCT ce.facility ORDER BY ce.facility)
-                FILTER (WHERE ce.facility IS NOT NULL AND h.event_id IS NOT NULL), [])
+                FILTER (WHERE ce.facility IS NOT NULL AND h.event_id IS NOT NULL), []) AS carried_facilities
 FROM scoped ce LEFT JOIN carried h USING (event_id)
 GROUP BY ce.object_type, ce.case_id;
 
+-- name: add_coverage
+INSERT INTO case_coverage SELECT * FROM coverage_new;
+
+-- name: count_coverage
+-- The scoped cases added to the counts as judged now.
+MERGE INTO case_coverage_count k
+USING (SELECT object_type, facilities, carried, carried_facilities, count(*) AS cases
+       FROM coverage_new GROUP BY ALL) n
+ON k.object_type = n.object_type AND k.facilities = n.facilities AND k.carried = n.carried
+   AND k.carried_facilities = n.carried_facilities
+WHEN MATCHED THEN UPDATE SET cases = k.cases + n.cases
+WHEN NOT MATCHED THEN INSERT VALUES (n.object_type, n.facilities, n.carried, n.carried_facilities, n.cases);
+
+-- name: recount_coverage
+-- Every case_coverage row counted (a store upgraded to version 6).
+INSERT INTO case_coverage_count
+SELECT object_type, facilities, carried, carried_facilities, count(*)
+FROM case_coverage GROUP BY ALL;
+
 -- name: coverage_done
 DROP TABLE IF EXISTS coverage_scope;
+DROP TABLE IF EXISTS coverage_old;
+DROP TABLE IF EXISTS coverage_new;
