@@ -2,6 +2,9 @@
 deriving them afresh gives, and the traffic per service counts what the spans themselves say."""
 
 import json
+import statistics
+
+import pytest
 
 from conftest import rebuilt
 from models import health
@@ -101,3 +104,20 @@ def test_span_coverage_for_one_facility_judges_its_events_only(network):
     found = health.span_coverage(con, Filters(facilities=(facility,))).to_pylist()
     assert {r["object_type"]: (r["cases"], r["cases_with_spans"]) for r in found} == {
         t: (len(c), sum(c.values())) for t, c in cases.items()}
+
+
+def test_clock_skew_per_source_system_for_one_facility(network):
+    store, _ = network
+    con = store.cursor()
+    facility = con.sql("SELECT min(facility) FROM sync_hop").fetchall()[0][0]
+    offsets: dict = {}
+    for system, published, event in con.sql("SELECT source_system, published_at, event_time FROM sync_hop "
+                                             "WHERE facility = $f", params={"f": facility}).fetchall():
+        offsets.setdefault(system, []).append((published - event).total_seconds())
+    found = health.clock_skew(con, Filters(facilities=(facility,))).to_pylist()
+    assert {r["source_system"]: r["events"] for r in found} == {s: len(o) for s, o in offsets.items()}
+    for r in found:
+        mine = sorted(offsets[r["source_system"]])
+        assert r["median_offset_s"] == pytest.approx(statistics.median(mine), abs=1e-6)
+        assert r["min_offset_s"] == pytest.approx(mine[0], abs=1e-6)
+        assert r["ahead_of_middleware"] == sum(o < -1 for o in mine)

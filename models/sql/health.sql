@@ -71,14 +71,18 @@ ORDER BY duplicates DESC, source;
 -- When the middleware saw an event published (its trace's root span starts) against when the
 -- source system's own log says it happened. Publishing cannot precede the event, so a negative
 -- offset is the source's clock running ahead of the middleware's (or a time-zone error).
+-- Both quantiles from one pass over each system's offsets (median() beside quantile_cont() went
+-- through them twice: most of the query's time).
 SELECT source_system,
-       count(*)                                                      AS events,
-       median(epoch(published_at) - epoch(event_time))               AS median_offset_s,
-       quantile_cont(epoch(published_at) - epoch(event_time), 0.05)  AS p05_offset_s,
-       count(*) FILTER (WHERE published_at < event_time - INTERVAL 1 SECOND) AS ahead_of_middleware,
-       min(epoch(published_at) - epoch(event_time))                  AS min_offset_s
-FROM sync_hop
-WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
+       count(*)                                            AS events,
+       quantile_cont(offset_s, [0.5, 0.05])[1]             AS median_offset_s,
+       quantile_cont(offset_s, [0.5, 0.05])[2]             AS p05_offset_s,
+       count(*) FILTER (WHERE ahead)                       AS ahead_of_middleware,
+       min(offset_s)                                       AS min_offset_s
+FROM (SELECT source_system, epoch(published_at) - epoch(event_time) AS offset_s,
+             published_at < event_time - INTERVAL 1 SECOND AS ahead
+      FROM sync_hop
+      WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility)))
 GROUP BY ALL
 ORDER BY source_system;
 
