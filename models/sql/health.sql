@@ -71,16 +71,15 @@ ORDER BY duplicates DESC, source;
 -- When the middleware saw an event published (its trace's root span starts) against when the
 -- source system's own log says it happened. Publishing cannot precede the event, so a negative
 -- offset is the source's clock running ahead of the middleware's (or a time-zone error).
--- Both quantiles from one pass over each system's offsets (median() beside quantile_cont() went
--- through them twice: most of the query's time).
+-- Offsets in whole microseconds (the timestamps' own unit: exact, and cheaper than subtracting
+-- epoch seconds as doubles), both quantiles from one pass over each system's offsets.
 SELECT source_system,
-       count(*)                                            AS events,
-       quantile_cont(offset_s, [0.5, 0.05])[1]             AS median_offset_s,
-       quantile_cont(offset_s, [0.5, 0.05])[2]             AS p05_offset_s,
-       count(*) FILTER (WHERE ahead)                       AS ahead_of_middleware,
-       min(offset_s)                                       AS min_offset_s
-FROM (SELECT source_system, epoch(published_at) - epoch(event_time) AS offset_s,
-             published_at < event_time - INTERVAL 1 SECOND AS ahead
+       count(*)                                              AS events,
+       quantile_cont(offset_us, [0.5, 0.05])[1] / 1e6        AS median_offset_s,
+       quantile_cont(offset_us, [0.5, 0.05])[2] / 1e6        AS p05_offset_s,
+       count(*) FILTER (WHERE offset_us < -1000000)          AS ahead_of_middleware,
+       min(offset_us) / 1e6                                  AS min_offset_s
+FROM (SELECT source_system, epoch_us(published_at) - epoch_us(event_time) AS offset_us
       FROM sync_hop
       WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility)))
 GROUP BY ALL
