@@ -44,7 +44,8 @@ def duplicates_by_source(con) -> pa.Table:
 
 def clock_skew(con, filters: Filters = ALL) -> pa.Table:
     """Per source system: median and 5th-percentile offset (s) between the middleware seeing an
-    event published and the source's own time for it; events stamped ahead of the middleware."""
+    event published and the source's own time for it; events stamped ahead of the middleware.
+    The period selects events by the source's time."""
     return _table(con, "health.clock_skew", **filters.params())
 
 

@@ -121,3 +121,15 @@ def test_clock_skew_per_source_system_for_one_facility(network):
         assert r["median_offset_s"] == pytest.approx(statistics.median(mine), abs=1e-9)
         assert r["min_offset_s"] == mine[0]
         assert r["ahead_of_middleware"] == sum(o < -1 for o in mine)
+
+
+def test_clock_skew_in_a_period_counts_the_events_of_its_days(network):
+    store, _ = network
+    con = store.cursor()
+    first, last = con.sql("SELECT min(event_time)::DATE, max(event_time)::DATE FROM sync_hop").fetchall()[0]
+    middle = first + (last - first) / 2
+    expected = dict(con.sql("SELECT source_system, count(*) FROM sync_hop WHERE event_time::DATE BETWEEN $a AND $b "
+                            "GROUP BY ALL", params={"a": first, "b": middle}).fetchall())
+    found = health.clock_skew(con, Filters(start=first, end=middle)).to_pylist()
+    assert {r["source_system"]: r["events"] for r in found} == expected
+    assert sum(expected.values()) < sum(r["events"] for r in health.clock_skew(con).to_pylist())

@@ -72,7 +72,8 @@ ORDER BY duplicates DESC, source;
 -- source system's own log says it happened. Publishing cannot precede the event, so a negative
 -- offset is the source's clock running ahead of the middleware's (or a time-zone error).
 -- Offsets in whole microseconds (the timestamps' own unit: exact, and cheaper than subtracting
--- epoch seconds as doubles), both quantiles from one pass over each system's offsets.
+-- epoch seconds as doubles), both quantiles from one pass over each system's offsets. The period
+-- filter selects the events of whole days, by the time the source system gave them.
 SELECT source_system,
        count(*)                                              AS events,
        quantile_cont(offset_us, [0.5, 0.05])[1] / 1e6        AS median_offset_s,
@@ -81,7 +82,9 @@ SELECT source_system,
        min(offset_us) / 1e6                                  AS min_offset_s
 FROM (SELECT source_system, epoch_us(published_at) - epoch_us(event_time) AS offset_us
       FROM sync_hop
-      WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility)))
+      WHERE ($facilities IS NULL OR list_contains($facilities::VARCHAR[], facility))
+        AND ($start IS NULL OR event_time >= $start::DATE)
+        AND ($end IS NULL OR event_time < $end::DATE + 1))
 GROUP BY ALL
 ORDER BY source_system;
 
