@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from models import cases
 from models import vocabulary as v
 from models.documents import query
 from models.queries import execute, indexed_table, table
@@ -61,14 +62,17 @@ def case_trail(con, object_id: str) -> pa.Table:
     source_order): ts, source_order, event_id, activity, source_system, facility, actor,
     actor_kind, objects (of the trail it names), services, trace_ids, spans, first_span_start,
     last_span_end, error_spans. Spans naming a trail object but no stored event come as rows
-    with the span's event id and type. Events are found by key in event_lookup (four short
-    queries, not one that reads every relation)."""
-    own = table(con, "audit.own_event_keys", object_id=object_id).column("event_key").to_pylist()
+    with the span's event id and type. Cases and events are found by key (case_lookup,
+    event_lookup), not by reading every case's events."""
+    case = cases.lookup(con, [object_id]).column("event_keys").to_pylist()
+    own = case[0] if case else None
     if not own:    # no case of its own: master data
         own = table(con, "audit.master_data_event_keys", object_id=object_id).column("event_key").to_pylist()
-    objects = indexed_table(con, "audit.trail_objects", {"keys": own},
-                            object_id=object_id).column("object_id").to_pylist()
-    keys = table(con, "audit.trail_event_keys", objects=objects, own_keys=own).column("event_key").to_pylist()
+    hop = indexed_table(con, "audit.trail_objects", {"keys": own},
+                        object_id=object_id).column("object_id").to_pylist()
+    linked = cases.lookup(con, [o for o in hop if o != object_id])   # master data is named, not followed
+    objects = [object_id, *linked.column("case_id").to_pylist()]
+    keys = sorted(set(own).union(*linked.column("event_keys").to_pylist()))
     return indexed_table(con, "audit.case_trail", {"keys": keys}, objects=objects)
 
 

@@ -411,3 +411,20 @@ CREATE TABLE IF NOT EXISTS event_lookup (
     objects        VARCHAR[] NOT NULL   -- every object it names (event_object), sorted
 );
 CREATE INDEX IF NOT EXISTS event_lookup_key ON event_lookup (event_key);
+
+-- Each case by its id, for point lookups (the Case explorer's search for a whole id, a case's
+-- trail): its type, events and span of time, and its events' keys (hash(event_id), in case
+-- order). Keyed by hash(lower(case_id)) under an ART index, read with constant key lists as
+-- event_lookup is: case_event and case_variant are found by case id only through zone maps,
+-- which keep eight bytes of a string, so one case's rows meant reading a quarter of them. Kept by
+-- models/cases.py `refresh` after case_event, for the cases the loads touched. key: case_id
+CREATE TABLE IF NOT EXISTS case_lookup (
+    case_key     UBIGINT NOT NULL,      -- hash(lower(case_id)): an id typed in any case finds it
+    case_id      VARCHAR NOT NULL,
+    object_type  VARCHAR NOT NULL,
+    events       INTEGER NOT NULL,
+    start_ts     TIMESTAMP NOT NULL,
+    end_ts       TIMESTAMP NOT NULL,
+    event_keys   UBIGINT[] NOT NULL     -- hash(event_id) of its events, in case order
+);
+CREATE INDEX IF NOT EXISTS case_lookup_key ON case_lookup (case_key);

@@ -28,14 +28,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models import audit, controls, dimensions, documents, health, kpis, mining, sync_lag
+from models import audit, cases, controls, dimensions, documents, health, kpis, mining, sync_lag
 from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import bind, scalar, sql
 from models.recent_spans import RecentSpans, span_keys
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
-UPGRADABLE_FROM = (1, 2, 3, 4, 5)
+UPGRADABLE_FROM = (1, 2, 3, 4, 5, 6)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
@@ -53,6 +53,7 @@ CLASH_CHECKED = {"event": True, "object_change": True, "event_object": False}
 # The objects those loads touched are found once, before them, in the temp table touched_object.
 REFRESHES = (
     mining.refresh,     # case_event, case_variant for the objects the loads touched
+    cases.refresh,      # case_lookup for those cases (reads case_event)
     sync_lag.refresh,   # sync_hop for the traces and events they touched
     documents.refresh,  # po_lines, receipts, invoices, invoice_lines
     dimensions.refresh, # dimension_value, event_daily for the events, suppliers, PO lines touched
@@ -420,8 +421,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -
 def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
     """Bring a store of an earlier version up to this one: add the tables it lacks and fill
     object_link (version 4) from its O2O rows; below version 3, derive every derived table again
-    from the records, as if each load had just landed, else count service_day (version 5) and
-    case_coverage_count (version 6)."""
+    from the records, as if each load had just landed, else count service_day (version 5),
+    case_coverage_count (version 6) and case_lookup (version 7)."""
     con.begin()
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
     if found < 4:
@@ -433,7 +434,10 @@ def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
     else:
         if found < 5:
             health.count_traffic(con)
-        health.count_coverage(con)
+        if found < 6:
+            health.count_coverage(con)
+        if found < 7:
+            cases.rebuild(con)
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
 

@@ -5,6 +5,7 @@ import pytest
 
 from models import audit, cases
 from models import vocabulary as v
+from conftest import rebuilt
 from p2p_fixtures import Hand, invoice, order, receipt
 
 
@@ -141,3 +142,27 @@ def test_find_a_case_by_part_of_its_id_or_by_a_person(hand):
     assert {r["matched_on"] for r in by_person} == {"person alice"}
     assert {"INV-A", "PO-1"} <= {r["object_id"] for r in by_person}
     assert cases.find(hand, "nobody-by-that-name").num_rows == 0
+
+
+def test_a_case_id_typed_whole_lists_that_case_alone_and_a_part_every_id_containing_it(store, hand):
+    more = Hand()
+    order(more, 12, qty=1, price=3.0)      # PO-12 contains "PO-1"
+    store.ingest([more.batch()], source="more", kind="state_log")
+    assert [r["object_id"] for r in cases.find(hand, "po-1").to_pylist()] == ["PO-1"]
+    assert [r["object_id"] for r in cases.find(hand, "O-1").to_pylist()] == ["PO-1", "PO-12"]
+    whole, = cases.find(hand, "PO-12").to_pylist()          # by key
+    part, = cases.find(hand, "O-12").to_pylist()            # by reading every id
+    assert whole == part
+    assert [r["object_id"] for r in cases.find(hand, "sup-2", types=None).to_pylist()] == ["SUP-2"]  # no case
+
+
+def test_case_lookup_kept_load_by_load_equals_a_rebuild_and_the_case_variants(network):
+    store, _ = network
+    con = store.cursor()
+
+    def read(c):
+        return c.sql("SELECT * FROM case_lookup ORDER BY case_id").fetchall()
+    kept = read(con)
+    assert kept and rebuilt(con, read, cases.rebuild, "case_lookup") == kept
+    variants = con.sql("SELECT case_id, object_type, events, start_ts, end_ts FROM case_variant ORDER BY case_id")
+    assert [r[1:6] for r in kept] == variants.fetchall()

@@ -221,7 +221,8 @@ def test_a_store_of_version_3_gets_its_object_links_and_traffic_counts_when_open
     store, _ = network
     old = tmp_path / "v3.duckdb"
     con = _copy(store, old)
-    con.execute("DROP TABLE object_link; DROP TABLE service_day; DROP TABLE case_coverage_count")
+    con.execute("DROP TABLE object_link; DROP TABLE service_day; DROP TABLE case_coverage_count; "
+                "DROP TABLE case_lookup")
     con.execute("DELETE FROM schema_info; INSERT INTO schema_info VALUES (3, now()::TIMESTAMP)")
     derived_at = con.sql("SELECT caught_up_at FROM derived_through").fetchall()
     con.close()
@@ -233,7 +234,7 @@ def test_a_store_of_version_3_gets_its_object_links_and_traffic_counts_when_open
         assert cur.sql("SELECT caught_up_at FROM derived_through").fetchall() == derived_at   # not derived again
         links = cur.sql("SELECT count(*) FROM object_link").fetchall()[0][0]
         assert links == 2 * expected.sql("SELECT count(*) FROM object_object").fetchall()[0][0] > 0
-        kept = ["object_link", "service_day", "case_coverage_count"]
+        kept = ["object_link", "service_day", "case_coverage_count", "case_lookup"]
         assert _content(cur, kept) == _content(expected, kept)
         po, invoice = cur.sql("SELECT min(po_id), min(invoice_id) FROM invoices WHERE po_id IS NOT NULL").fetchall()[0]
         supplier = cur.sql("SELECT min(supplier_id) FROM po_lines").fetchall()[0][0]

@@ -160,36 +160,20 @@ WHERE p.amount >= $min_amount
   AND ($facilities IS NULL OR list_contains($facilities, x.facility))
 ORDER BY p.amount DESC, x.payment_id;
 
--- name: own_event_keys
--- The case's own events (case_event is sorted by case).
-SELECT hash(event_id) AS event_key FROM case_event WHERE case_id = $object_id;
-
 -- name: master_data_event_keys
 -- The events of an object that is no case (master data: a supplier, item or contract), from
 -- event_object: every order names them, so this is a long read, asked only for such objects.
 SELECT hash(event_id) AS event_key FROM event_object WHERE object_id = $object_id;
 
 -- name: trail_objects
--- The trail's objects: the case and the objects one hop from it — those its events name ($keys:
--- its events' keys) and its O2O links (object_link). Master data (no case_event rows) is named but not
--- followed.
-WITH hop AS (
-    SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
-    UNION    -- by key: filtered inside the scan of one integer column
-    SELECT linked_id FROM object_link WHERE object_key = hash($object_id) AND object_id = $object_id
-)
-SELECT $object_id AS object_id
-UNION
-SELECT DISTINCT case_id FROM case_event SEMI JOIN hop ON hop.object_id = case_event.case_id;
-
--- name: trail_event_keys
-SELECT DISTINCT hash(event_id) AS event_key FROM case_event
-WHERE case_id IN (SELECT unnest($objects::VARCHAR[]))
-UNION
-SELECT unnest($own_keys::UBIGINT[]);
+-- The objects one hop from the case: those its events name ($keys: its events' keys) and its O2O
+-- links (object_link). Which of them are cases, models/cases.py `lookup` tells.
+SELECT unnest(objects) AS object_id FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
+UNION    -- by key: filtered inside the scan of one integer column
+SELECT linked_id FROM object_link WHERE object_key = hash($object_id) AND object_id = $object_id;
 
 -- name: case_trail
--- Every event of the trail ($keys, from trail_event_keys), in order, with the trail's objects
+-- Every event of the trail ($keys), in order, with the trail's objects
 -- ($objects) it names and the spans that carried it (p2p.event.id); and, as rows of their own,
 -- spans that name one of the trail's objects (p2p.object.id) but no event of the trail.
 WITH ev AS MATERIALIZED (
