@@ -45,8 +45,9 @@ def lookup(con, ids: list[str]) -> pa.Table:
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:
     """Keep case_lookup for the cases the loads touched (touched_object), after case_event,
     inside the caller's transaction (models/store.py)."""
-    for step in ("refresh_forget", "refresh_keep"):
-        execute(con, f"cases.{step}")
+    if scalar(con, "cases.touched"):     # a load of spans only touches no case
+        for step in ("refresh_forget", "refresh_keep"):
+            execute(con, f"cases.{step}")
 
 
 def rebuild(con) -> None:

@@ -56,6 +56,9 @@ SELECT * FROM found WHERE list_contains($ids::VARCHAR[], case_id);
 -- name: keys
 SELECT list(DISTINCT hash(lower(id))) FROM unnest($ids::VARCHAR[]) t(id);
 
+-- name: touched
+SELECT count(*) FROM touched_object;
+
 -- name: refresh_forget
 -- The cases the loads touched (touched_object, models/store.py), derived again after case_event.
 DELETE FROM case_lookup
