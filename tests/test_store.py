@@ -256,3 +256,21 @@ def test_a_table_missing_from_the_store_is_an_error_not_a_python_variable_of_tha
             store.cursor().sql("SELECT * FROM match_exceptions").fetchall()
     finally:
         store.close()
+
+
+def test_an_import_caught_up_on_the_way_derives_what_loads_derived_one_by_one_do(network, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from app import ingest
+
+    store, _ = network
+    monkeypatch.setattr(ingest, "CATCH_UP_RECORDS", 5_000)     # several catch-ups, each of a few sources
+    other = open_store(tmp_path / "p2p.duckdb")
+    try:
+        summary = ingest.ingest(other, [Path(store.path).parent / "sim"])
+        assert summary.ok and len(summary.files) > 3
+        derived = ["case_event", "case_variant", "sync_hop", "po_lines", "invoices", "control_findings",
+                   "service_day", "case_coverage_count", "event_lookup", "case_lookup"]
+        assert _content(other.cursor(), derived) == _content(store.cursor(), derived)
+    finally:
+        other.close()
