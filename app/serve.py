@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import tomllib
 import webbrowser
 from contextlib import nullcontext
@@ -89,12 +90,15 @@ def _import_what_pages_use() -> None:
     takes about two seconds, plotly most of one (and its first figures half of one more). Then
     hide what is loaded so far from the garbage collector: Streamlit runs a full collection after
     every page run (runner.postScriptGC), which walked every object of these modules each time
-    (about 0.3 s a page)."""
+    (about 0.3 s a page). Last, fill inspect's cache of which file is which module: the first
+    element a page draws in this process has Streamlit look up its caller's module
+    (env_util.is_repl), which resolved the path of every loaded module (half a second)."""
     from app import charts
     from models.discovery import quiet_pm4py
 
     quiet_pm4py()
     charts.warm_up()
+    inspect.stack()
     gc.freeze()
 
 
