@@ -14,8 +14,9 @@ from models.store import Store
 
 
 # A refresh reads whole columns of the store, so one per source made an import of many small
-# files cost as many reads of everything already loaded; one over a whole large import holds
-# what it derives in memory at once (a 1M-order simulation: 24 GB, killed). Between the two:
+# files cost as many reads of everything already loaded, and one over a whole large import
+# derives everything in one transaction. Between the two (this does not yet bound memory: a
+# 1M-order simulation was still killed at 24 GB in a catch-up at 9 GB of store):
 CATCH_UP_RECORDS = 1_000_000
 
 
