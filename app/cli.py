@@ -186,7 +186,7 @@ def _serve(settings: Settings, **how) -> int:
     from app.serve import serve
     from models.store import open_store
 
-    store = open_store(settings.db)
+    store = open_store(settings.db, memory_limit=settings.memory_limit)
     try:
         serve(store, settings, **how)
     finally:
@@ -205,7 +205,7 @@ def cmd_demo(args, settings: Settings) -> int:
     started = time.perf_counter()
     print(f"Simulating {args.orders:,} purchase orders into {out} …", flush=True)
     simulate(out, orders=args.orders, seed=args.seed)
-    store = open_store(settings.db)
+    store = open_store(settings.db, memory_limit=settings.memory_limit)
     try:
         print(f"Collecting state logs and spans into {settings.db} …", flush=True)
         summary = ingest(store, [out])

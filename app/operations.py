@@ -150,7 +150,8 @@ def run(settings: Settings, name: str, **params):
     server = running_server(settings.db)
     if server:
         return ask(server, name, params)
-    store = open_store(settings.db, read_only=name in READS and Path(settings.db).exists())
+    store = open_store(settings.db, read_only=name in READS and Path(settings.db).exists(),
+                       memory_limit=settings.memory_limit)
     try:
         return run_here(store, name, params)
     finally:

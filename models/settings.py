@@ -23,6 +23,9 @@ class Settings:
     otlp_token: str = _setting("", "P2POBS_OTLP_TOKEN", "bearer token the receiver requires (empty: none)")
     max_request_bytes: int = _setting(16 * 1024 * 1024, "P2POBS_MAX_REQUEST_BYTES",
                                       "largest OTLP request accepted, as sent and decompressed")
+    memory_limit: str = _setting("", "P2POBS_MEMORY_LIMIT",
+                                 "memory the store's queries hold before spilling to disk beside the "
+                                 "store, e.g. 8GB (empty: about half of this machine's)")
     inbox: str = _setting("", "P2POBS_INBOX", "folder `serve` watches for files to ingest (empty: none)")
 
 

@@ -38,6 +38,13 @@ SCHEMA_VERSION = 7
 UPGRADABLE_FROM = (1, 2, 3, 4, 5, 6)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
+# DuckDB's default memory limit (80% of the machine's or its container's memory) bounds its buffer
+# manager only: a 1M-order import's catch-up was killed by the kernel at 24 GB resident of 24. With
+# a limit of 6 GB the same catch-up spilled to <store>.tmp and peaked at 6.3 GB, barely slower.
+# 60% of that default (about half the machine) leaves room for what DuckDB allocates beside its
+# buffers and for the Python side (readers' batches, pages).
+MEMORY_SHARE = 0.6
+
 # Tables whose new rows count as accepted records (the rest are relations derived from them).
 RECORD_TABLES = ("event", "span")
 
@@ -346,8 +353,10 @@ def new_batch_id() -> str:
         return f"{_last_ns:016x}{secrets.token_hex(8)}"
 
 
-def open_store(path: str | Path, *, read_only: bool = False) -> Store:
-    """Open (creating if needed) the store at `path`; ":memory:" for a throwaway one."""
+def open_store(path: str | Path, *, read_only: bool = False, memory_limit: str = "") -> Store:
+    """Open (creating if needed) the store at `path`; ":memory:" for a throwaway one.
+    `memory_limit`: what DuckDB may hold before it spills to disk beside the store, as DuckDB
+    writes sizes (8GB, 500MiB); empty: MEMORY_SHARE of DuckDB's own default."""
     path = str(path)
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -364,11 +373,12 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
             ) from exc
         raise StoreError(f"cannot open {path}: {exc}") from exc
     try:
+        _limit_memory(con, memory_limit)
         _ensure_schema(con, path, read_only)
     except _Outdated:
         con.close()
-        open_store(path).close()   # upgrades it
-        return open_store(path, read_only=True)
+        open_store(path, memory_limit=memory_limit).close()   # upgrades it
+        return open_store(path, read_only=True, memory_limit=memory_limit)
     except BaseException:
         con.close()
         raise
@@ -384,6 +394,16 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Store:
         con.execute(sql("store.write_row_groups_early"))
         store.catch_up()   # what a crash left underived (nothing, usually: one small query)
     return store
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
+    if not memory_limit:
+        number, unit = scalar(con, "store.memory_limit").split()   # "18.8 GiB"
+        memory_limit = f"{float(number) * MEMORY_SHARE:.1f} {unit}"
+    try:
+        con.execute(f"SET memory_limit = '{memory_limit}'")   # SET takes no parameters
+    except duckdb.Error as exc:
+        raise StoreError(f"memory limit {memory_limit!r}: {exc}") from exc
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:

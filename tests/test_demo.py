@@ -62,6 +62,14 @@ def test_a_store_of_another_version_is_refused_by_the_cli_with_exit_status_3(tmp
     assert "schema version 0" in json.loads(done.stdout)["error"]
 
 
+def test_a_memory_limit_from_the_environment_that_is_no_size_is_refused_with_exit_status_3(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "app.cli", "stats", "--db", "p2p.duckdb", "--json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "P2POBS_MEMORY_LIMIT": "lots"})
+    assert done.returncode == 3
+    assert "memory limit 'lots'" in json.loads(done.stdout)["error"]
+
+
 def test_an_unreadable_file_is_named_and_the_rest_still_lands(tmp_path):
     (tmp_path / "scan.bin").write_bytes(b"%PDF-1.7 not a log")
     (tmp_path / "truncated.json").write_text('{"resourceSpans": [ {"scopeSpans": ')

@@ -7,7 +7,7 @@ import pytest
 from conftest import rebuilt
 from models import health
 from models.batches import Batch, dead_letters
-from models.store import SCHEMA_VERSION, SchemaVersionError, StoreLockedError, open_store
+from models.store import SCHEMA_VERSION, SchemaVersionError, StoreError, StoreLockedError, open_store
 
 
 def _events(*ids: str) -> pa.Table:
@@ -62,6 +62,32 @@ def test_a_database_that_is_not_a_store_is_refused(tmp_path):
     con.close()
     with pytest.raises(SchemaVersionError, match="not a P2P Observatory store"):
         open_store(path)
+
+
+def _memory_limit(con) -> str:
+    return con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def _bytes(setting: str) -> float:
+    number, unit = setting.split()
+    return float(number) * 1024 ** ("KiB", "MiB", "GiB", "TiB").index(unit) * 1024
+
+
+def test_a_store_holds_about_half_the_machines_memory_and_takes_another_limit_when_told(tmp_path):
+    # DuckDB's own default (80% of memory) let a 1M-order import be killed by the kernel
+    duckdb_default = _bytes(_memory_limit(duckdb.connect()))
+    store = open_store(tmp_path / "p2p.duckdb")
+    assert _bytes(_memory_limit(store.cursor())) == pytest.approx(0.6 * duckdb_default, rel=0.02)
+    store.close()
+
+    store = open_store(tmp_path / "p2p.duckdb", memory_limit="300MB")
+    assert _bytes(_memory_limit(store.cursor())) == pytest.approx(300e6, rel=0.01)
+    store.close()
+
+
+def test_a_memory_limit_that_is_no_size_is_refused_by_name(tmp_path):
+    with pytest.raises(StoreError, match="memory limit 'lots'"):
+        open_store(tmp_path / "p2p.duckdb", memory_limit="lots")
 
 
 def test_a_store_held_by_another_process_is_refused_with_advice(tmp_path):

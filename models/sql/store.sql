@@ -58,6 +58,9 @@ UPDATE derived_through SET seq = $seq, caught_up_at = $at;
 -- beside each other and the decoding workers on cores already busy.
 SET threads = 1;
 
+-- name: memory_limit
+SELECT current_setting('memory_limit');
+
 -- name: checkpoint_less_often
 SET checkpoint_threshold = '256MB';
 
