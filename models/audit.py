@@ -9,7 +9,7 @@ import pyarrow as pa
 from models import cases
 from models import vocabulary as v
 from models.documents import query
-from models.queries import execute, indexed_table, table
+from models.queries import execute, keyed_table, table
 
 
 def _scope(facilities) -> list | None:
@@ -68,12 +68,12 @@ def case_trail(con, object_id: str) -> pa.Table:
     own = case[0] if case else None
     if not own:    # no case of its own: master data
         own = table(con, "audit.master_data_event_keys", object_id=object_id).column("event_key").to_pylist()
-    hop = indexed_table(con, "audit.trail_objects", {"keys": own},
+    hop = keyed_table(con, "audit.trail_objects", {"keys": own},
                         object_id=object_id).column("object_id").to_pylist()
     linked = cases.lookup(con, [o for o in hop if o != object_id])   # master data is named, not followed
     objects = [object_id, *linked.column("case_id").to_pylist()]
     keys = sorted(set(own).union(*linked.column("event_keys").to_pylist()))
-    return indexed_table(con, "audit.case_trail", {"keys": keys}, objects=objects)
+    return keyed_table(con, "audit.case_trail", {"keys": keys}, objects=objects)
 
 
 def refresh(con, first_batch: str | None = None, last_batch: str | None = None) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pyarrow as pa
 
 from models import vocabulary as v
-from models.queries import execute, indexed_table, scalar, table
+from models.queries import execute, keyed_table, scalar, table
 
 # The objects an auditor opens a case on, in the order results list them
 CASE_TYPES = (v.INVOICE, v.PURCHASE_ORDER, v.REQUISITION, v.PAYMENT, v.SUPPLIER, v.PO_LINE,
               v.GOODS_RECEIPT, v.INVOICE_LINE)
 
 
-# DuckDB answers a constant key list from an ART index only up to this many keys
-INDEXED_KEYS = 50
+# Keys per lookup statement: 400 cases at 1M orders took 50 ms in lists of 50, 20 ms in one of 400
+KEYS_PER_LOOKUP = 1000
 
 
 def find(con, text: str, types: tuple[str, ...] | None = CASE_TYPES, limit: int = 50) -> pa.Table:
@@ -22,7 +22,7 @@ def find(con, text: str, types: tuple[str, ...] | None = CASE_TYPES, limit: int 
     events, first_event, last_event."""
     text = text.strip()
     types = list(types) if types else None
-    exact = indexed_table(con, "cases.find_case", {"keys": [scalar(con, "cases.key", text=text)]},
+    exact = keyed_table(con, "cases.find_case", {"keys": [scalar(con, "cases.key", text=text)]},
                           text=text, types=types, limit=limit)
     if exact.num_rows:      # an id typed whole (pasted, usually): no need to read every id and actor
         return exact
@@ -35,10 +35,10 @@ def lookup(con, ids: list[str]) -> pa.Table:
     case_id, event_keys (hash(event_id) of its events, in case order)."""
     ids = sorted(set(ids))
     parts = []
-    for start in range(0, len(ids), INDEXED_KEYS):
-        chunk = ids[start:start + INDEXED_KEYS]
+    for start in range(0, len(ids), KEYS_PER_LOOKUP):
+        chunk = ids[start:start + KEYS_PER_LOOKUP]
         keys = scalar(con, "cases.keys", ids=chunk) or []
-        parts.append(indexed_table(con, "cases.lookup", {"keys": keys}, ids=chunk))
+        parts.append(keyed_table(con, "cases.lookup", {"keys": keys}, ids=chunk))
     return pa.concat_tables(parts) if parts else table(con, "cases.lookup", keys=[], ids=[])
 
 

@@ -26,7 +26,7 @@ from models import vocabulary as v
 from models.documents import BILL_ONLY, query
 from models.filters import ALL, Filters
 from models.match import AP_VERDICTS, MATCHED
-from models.queries import bind, composed, execute, indexed_table, sql
+from models.queries import bind, composed, execute, keyed_table, sql
 
 GROUPS = ("facility", "supplier", "department", "category")
 PERIODS = ("day", "week", "month", "quarter")
@@ -347,7 +347,7 @@ def _onboarding_steps(con, wanted: list[str]) -> dict:
     if "supplier_onboarding" not in wanted:
         return {"onboarded_suppliers": [], "created_ats": [], "onboarded_ats": []}
     keys = query(con, "kpis.onboarding_event_keys", **NAMES).column("event_key").to_pylist()
-    steps = indexed_table(con, "kpis.onboarding_steps", {"keys": keys}, **NAMES)
+    steps = keyed_table(con, "kpis.onboarding_steps", {"keys": keys}, **NAMES)
     return {"onboarded_suppliers": steps.column("supplier").to_pylist(),
             "created_ats": steps.column("created_at").to_pylist(),
             "onboarded_ats": steps.column("onboarded_at").to_pylist()}

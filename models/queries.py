@@ -51,11 +51,12 @@ def scalar(con, name: str, **params):
     return con.sql(query, params=bind(query, params)).fetchall()[0][0]
 
 
-def indexed_table(con, name: str, keys: dict[str, list[int]], **params):
-    """`table` for a block that looks rows up through an index: each `IN (SELECT
-    unnest($<name>::UBIGINT[]))` of a name in `keys` is written as a list of constants, the only
-    form DuckDB answers from an ART index (given as a parameter, it reads the whole table). The
-    keys are integers the store computed (hash(event_id)), so no text of a source reaches the SQL."""
+def keyed_table(con, name: str, keys: dict[str, list[int]], **params):
+    """`table` for a block that looks rows up by key: each `IN (SELECT unnest($<name>::UBIGINT[]))`
+    of a name in `keys` is written as a list of constants, which DuckDB checks against each row
+    group's min and max (zone maps) to skip the row groups that cannot hold them; given as a
+    parameter, it reads every row's key (6.3 against 3.2 ms per case at 1M orders). The keys are
+    integers the store computed (hash(event_id)), so no text of a source reaches the SQL."""
     query = sql(name)
     for key, values in keys.items():
         pattern = f"IN (SELECT unnest(${key}::UBIGINT[]))"

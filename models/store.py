@@ -33,9 +33,9 @@ from models.batches import REQUIRED, Batch, LoadResult
 from models.queries import bind, scalar, sql
 from models.recent_spans import RecentSpans, span_keys
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Versions whose stores differ from this one in derived tables only: opening one upgrades it.
-UPGRADABLE_FROM = (1, 2, 3, 4, 5, 6)
+UPGRADABLE_FROM = (1, 2, 3, 4, 5, 6, 7)
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # DuckDB's default memory limit (80% of the machine's or its container's memory) bounds its buffer
@@ -442,7 +442,8 @@ def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
     """Bring a store of an earlier version up to this one: add the tables it lacks and fill
     object_link (version 4) from its O2O rows; below version 3, derive every derived table again
     from the records, as if each load had just landed, else count service_day (version 5),
-    case_coverage_count (version 6) and case_lookup (version 7)."""
+    case_coverage_count (version 6) and case_lookup (version 7); drop the indexes of versions 5-7
+    (schema.sql says why)."""
     con.begin()
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))   # CREATE TABLE IF NOT EXISTS …
     if found < 4:
@@ -458,6 +459,8 @@ def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
             health.count_coverage(con)
         if found < 7:
             cases.rebuild(con)
+    if found < 8:
+        con.execute(sql("store.drop_indexes"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
 

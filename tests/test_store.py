@@ -300,3 +300,26 @@ def test_an_import_caught_up_on_the_way_derives_what_loads_derived_one_by_one_do
         assert _content(other.cursor(), derived) == _content(store.cursor(), derived)
     finally:
         other.close()
+
+
+def test_a_store_of_version_7_drops_its_lookup_indexes_when_opened_and_finds_its_cases_as_before(network, tmp_path):
+    from models import audit, cases
+
+    store, _ = network
+    old = tmp_path / "v7.duckdb"
+    con = _copy(store, old)
+    con.execute("CREATE INDEX event_lookup_key ON event_lookup (event_key); "
+                "CREATE INDEX case_lookup_key ON case_lookup (case_key)")
+    con.execute("DELETE FROM schema_info; INSERT INTO schema_info VALUES (7, now()::TIMESTAMP)")
+    con.close()
+
+    upgraded = open_store(old)
+    try:
+        cur, expected = upgraded.cursor(), store.cursor()
+        assert cur.sql("SELECT max(version) FROM schema_info").fetchall()[0][0] == SCHEMA_VERSION
+        assert cur.sql("SELECT count(*) FROM duckdb_indexes()").fetchall()[0][0] == 0
+        invoice = cur.sql("SELECT min(invoice_id) FROM invoices").fetchall()[0][0]
+        assert cases.find(cur, invoice.lower()).column("object_id").to_pylist() == [invoice]
+        assert audit.case_trail(cur, invoice) == audit.case_trail(expected, invoice)
+    finally:
+        upgraded.close()

@@ -258,7 +258,7 @@ WHERE event_key IN (SELECT event_key FROM lookup_new WHERE was_stored)
   AND event_id IN (SELECT event_id FROM lookup_new WHERE was_stored);
 
 -- name: refresh_keep_lookup
--- Sorted by key, so a load's rows sit together by key as well as under the index.
+-- Sorted by key, so a load's rows sit together by key (zone maps skip the row groups without it).
 INSERT INTO event_lookup BY NAME SELECT * EXCLUDE (was_stored) FROM lookup_new ORDER BY event_key;
 
 -- name: refresh_lookup_done

@@ -172,7 +172,7 @@ SELECT event_key FROM event_lookup WHERE activity IN ($create_supplier, $complet
 -- name: onboarding_steps
 -- Per supplier its onboarding events name ($keys: theirs, found in event_lookup by key): when it
 -- was created and when its onboarding completed (first of each).
-WITH ev AS MATERIALIZED (    -- the key list alone: the lookup stays an index scan
+WITH ev AS MATERIALIZED (    -- the key list alone: zone maps skip the row groups without them
     SELECT ts, activity, objects FROM event_lookup WHERE event_key IN (SELECT unnest($keys::UBIGINT[]))
 )
 SELECT o.supplier, min(o.ts) FILTER (WHERE o.activity = $create_supplier)       AS created_at,

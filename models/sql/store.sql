@@ -21,6 +21,11 @@ SELECT hash(source_id), source_id, target_id, qualifier, true FROM object_object
 UNION ALL
 SELECT hash(target_id), target_id, source_id, qualifier, false FROM object_object;
 
+-- name: drop_indexes
+-- Stores of versions 5 to 7 kept event_lookup and case_lookup under ART indexes.
+DROP INDEX IF EXISTS event_lookup_key;
+DROP INDEX IF EXISTS case_lookup_key;
+
 -- name: start_derived
 INSERT INTO derived_through VALUES (0, NULL);
 
