@@ -28,20 +28,21 @@ def refresh(con, first_batch: str, last_batch: str) -> None:
     """Re-derive case_event and case_variant for the objects the loads with batch ids in
     [first_batch, last_batch] touched (touched_object), inside the caller's transaction
     (models/store.py)."""
-    execute(con, "mining.refresh_touched")
-    touched = scalar(con, "mining.refresh_touched_count")
-    blocks = ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants")
-    for block in blocks if touched else ():     # a load of spans only touches no case
-        execute(con, f"mining.{block}", master_types=list(v.MASTER_DATA))
-    execute(con, "mining.refresh_done")
+    if scalar(con, "mining.refresh_touched_count"):     # a load of spans only touches no case
+        _derive(con)
 
 
 def rebuild(con) -> None:
     """Derive case_event and case_variant afresh for every object (after the derivation changed,
-    or for a store loaded before these tables existed)."""
+    or for a store loaded before these tables existed). Outside a catch-up (it makes its own
+    touched_object)."""
     execute(con, "mining.rebuild_touched")
-    for block in ("refresh_forget_events", "refresh_forget_variants", "refresh_events",
-                  "refresh_variants", "refresh_done"):
+    _derive(con)
+    execute(con, "mining.rebuild_done")
+
+
+def _derive(con) -> None:
+    for block in ("refresh_forget_events", "refresh_forget_variants", "refresh_events", "refresh_variants"):
         execute(con, f"mining.{block}", master_types=list(v.MASTER_DATA))
 
 

@@ -11,29 +11,25 @@
 -- $start, $end: days (inclusive), either NULL for open: the cases whose first event lies in
 -- that period, whole.
 
--- name: refresh_touched
--- The objects whose cases the loads being derived may have changed: those they touched
--- (touched_object, found once per catch-up by models/store.py).
-CREATE OR REPLACE TEMP TABLE mining_touched AS
-SELECT object_id AS case_id FROM touched_object;
+-- The refresh_* blocks re-derive the cases of the objects the loads being derived touched
+-- (touched_object, found once per catch-up by models/store.py; every object in a rebuild).
 
 -- name: refresh_touched_count
-SELECT count(*) FROM mining_touched;
+SELECT count(*) FROM touched_object;
 
 -- name: rebuild_touched
-CREATE OR REPLACE TEMP TABLE mining_touched AS
-SELECT object_id AS case_id FROM object;
+CREATE OR REPLACE TEMP TABLE touched_object AS SELECT object_id FROM object;
 
 -- name: refresh_forget_events
-DELETE FROM case_event WHERE case_id IN (SELECT case_id FROM mining_touched);
+DELETE FROM case_event WHERE case_id IN (SELECT object_id FROM touched_object);
 
 -- name: refresh_forget_variants
-DELETE FROM case_variant WHERE case_id IN (SELECT case_id FROM mining_touched);
+DELETE FROM case_variant WHERE case_id IN (SELECT object_id FROM touched_object);
 
 -- name: refresh_events
 INSERT INTO case_event BY NAME
 WITH touched_case AS (   -- master data is no case: its relations (every order names it) are not read
-    SELECT o.object_id FROM object o SEMI JOIN mining_touched t ON t.case_id = o.object_id
+    SELECT o.object_id FROM object o SEMI JOIN touched_object t ON t.object_id = o.object_id
     WHERE NOT list_contains($master_types, o.object_type)
 ),
 related AS (
@@ -69,13 +65,13 @@ FROM (
            max(ts)                           AS end_ts,
            any_value(case_facility)          AS case_facility
     FROM case_event
-    WHERE case_id IN (SELECT case_id FROM mining_touched)
+    WHERE case_id IN (SELECT object_id FROM touched_object)
     GROUP BY object_type, case_id
 )
 ORDER BY object_type, case_id;
 
--- name: refresh_done
-DROP TABLE IF EXISTS mining_touched;
+-- name: rebuild_done
+DROP TABLE IF EXISTS touched_object;
 
 -- name: scoped_cases
 -- The cases in scope, each with its variant: as stored in case_variant, plus the few cases that
