@@ -401,7 +401,8 @@ def _limit_memory(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
         number, unit = scalar(con, "store.memory_limit").split()   # "18.8 GiB"
         memory_limit = f"{float(number) * MEMORY_SHARE:.1f} {unit}"
     try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")   # SET takes no parameters
+        quoted = memory_limit.replace("'", "''")
+        con.execute(f"SET memory_limit = '{quoted}'")   # SET takes no parameters
     except duckdb.Error as exc:
         raise StoreError(f"memory limit {memory_limit!r}: {exc}") from exc
 
