@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -35,19 +36,26 @@ def detect(head: str) -> str | None:
 
 
 def read_trace_file(path: str | Path) -> Iterator[Batch]:
-    """The span batches of the trace file at `path` (one per OTLP request)."""
+    """The span batches of the trace file at `path` (one per OTLP request). OTLP JSON lines are
+    read a line at a time (a Collector's file export grows without bound: a 16 GB one was read
+    whole and split into lines, and the import was killed at 24 GB); a Zipkin or Jaeger
+    document, or one OTLP request, is read whole."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as f:
+            head = f.read(65536)
+            kind = detect(head)
+            if kind is None:
+                raise UnreadableSource(
+                    f"{source}: not a trace file; expected OTLP/JSON (resourceSpans), Zipkin v2 "
+                    "JSON (a list of spans) or Jaeger JSON ({\"data\": [...]})")
+            if kind == OTLP:
+                f.seek(0)
+                yield from _otlp(f, source)
+                return
+            text = head + f.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableSource(f"{source}: cannot read as UTF-8 text ({exc})") from exc
-    kind = detect(text[:65536])
-    if kind is None:
-        raise UnreadableSource(f"{source}: not a trace file; expected OTLP/JSON (resourceSpans), "
-                               "Zipkin v2 JSON (a list of spans) or Jaeger JSON ({\"data\": [...]})")
-    if kind == OTLP:
-        yield from _otlp(text, source)
-        return
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -55,11 +63,21 @@ def read_trace_file(path: str | Path) -> Iterator[Batch]:
     yield zipkin_batch(doc, source) if kind == ZIPKIN else jaeger_batch(doc, source)
 
 
-def _otlp(text: str, source: str) -> Iterator[Batch]:
-    try:
-        requests = [(None, json.loads(text))]
-    except json.JSONDecodeError:
-        requests = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+def _otlp(f, source: str) -> Iterator[Batch]:
+    """One request per file (the whole text is one JSON value), else one per non-blank line, a
+    line that is no request going to dead_letter. Two first lines that are JSON each mean lines,
+    read as they come; anything else is read whole."""
+    numbered = ((n, line) for n, line in enumerate(f, 1) if line.strip())
+    first, second = next(numbered, None), next(numbered, None)
+    if second is not None and _is_json(first[1]):
+        requests = chain([first, second], numbered)
+    else:
+        f.seek(0)
+        text = f.read()
+        try:
+            requests = [(None, json.loads(text))]
+        except json.JSONDecodeError:
+            requests = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     for line, request in requests:
         where = source if line is None else f"{source} line {line}"
         try:
@@ -67,9 +85,17 @@ def _otlp(text: str, source: str) -> Iterator[Batch]:
         except BadRequest as exc:
             if line is None:
                 raise UnreadableSource(f"{source}: {exc}") from exc
-            yield Batch(dead_letter=dead_letters([(source, f"line {line}", request, str(exc))]))
+            yield Batch(dead_letter=dead_letters([(source, f"line {line}", request.rstrip("\n"), str(exc))]))
             continue
         yield decoded.batch
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except json.JSONDecodeError:
+        return False
 
 
 def _decode(request, where: str):

@@ -92,6 +92,29 @@ def test_otlp_file_with_one_request_per_line(tmp_path):
     assert batches[1].dead_letter.to_pylist()[0]["position"] == "line 2"
 
 
+def test_otlp_lines_are_read_as_they_come_so_memory_follows_a_line_not_the_file(tmp_path):
+    import tracemalloc
+
+    def request(i):
+        return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "post " + "x" * 200,
+            "startTimeUnixNano": "1000", "endTimeUnixNano": "2000"}]}]}]})
+
+    def peak(lines: int) -> int:
+        path = tmp_path / f"{lines}.jsonl"
+        path.write_text("".join(request(i) + "\n" for i in range(1, lines + 1)))
+        tracemalloc.start()
+        spans = sum(b.span.num_rows for b in read_trace_file(path))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert spans == lines
+        return top
+
+    peak(10)                                  # the decoders' first-use imports, off the figures
+    small, large = peak(200), peak(4000)     # 0.1 MB and 1.4 MB of requests
+    assert large < 1.5 * small
+
+
 def test_file_that_is_no_trace_is_unreadable():
     with pytest.raises(UnreadableSource, match="not_a_trace.json: not a trace file"):
         list(read_trace_file(DATA / "not_a_trace.json"))
