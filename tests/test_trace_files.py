@@ -87,13 +87,16 @@ def test_otlp_file_with_one_request_per_line(tmp_path):
     path = tmp_path / "spans.jsonl"
     path.write_text(json.dumps(request) + "\n" + '{"resourceSpans": [' + "\n" +
                     json.dumps(request).replace("0102030405060708\"", "1102030405060708\"") + "\n")
-    batches = list(read_trace_file(path))
-    assert [b.span.num_rows if b.span is not None else None for b in batches] == [1, None, 1]
-    assert batches[1].dead_letter.to_pylist()[0]["position"] == "line 2"
+    (batch,) = read_trace_file(path)    # requests go to the store together
+    assert batch.span.column("span_id").to_pylist() == ["0102030405060708", "1102030405060708"]
+    assert [d["position"] for d in batch.dead_letter.to_pylist()] == ["line 2"]
 
 
-def test_otlp_lines_are_read_as_they_come_so_memory_follows_a_line_not_the_file(tmp_path):
+def test_otlp_lines_are_read_as_they_come_so_memory_follows_a_batch_not_the_file(tmp_path, monkeypatch):
     import tracemalloc
+
+    from collectors import trace_files
+    monkeypatch.setattr(trace_files, "SPANS_PER_BATCH", 100)
 
     def request(i):
         return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
@@ -104,15 +107,15 @@ def test_otlp_lines_are_read_as_they_come_so_memory_follows_a_line_not_the_file(
         path = tmp_path / f"{lines}.jsonl"
         path.write_text("".join(request(i) + "\n" for i in range(1, lines + 1)))
         tracemalloc.start()
-        spans = sum(b.span.num_rows for b in read_trace_file(path))
+        spans = sum(b.span.num_rows for b in read_trace_file(path))   # batches of 100 spans
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert spans == lines
         return top
 
     peak(10)                                  # the decoders' first-use imports, off the figures
-    small, large = peak(200), peak(4000)     # 0.1 MB and 1.4 MB of requests
-    assert large < 1.5 * small
+    small, large = peak(400), peak(40_000)     # 0.1 MB and 14 MB of requests
+    assert large < 3 * small
 
 
 def test_file_that_is_no_trace_is_unreadable():
