@@ -15,6 +15,7 @@ data version that pages cache on moves only when they have caught up.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -209,25 +210,23 @@ class Load:
             bounds = pc.min_max(table.column("ts"))
             params.update(lo=bounds["min"].as_py(), hi=bounds["max"].as_py())
         cur = self._cur
-        cur.register("incoming", table)
+        incoming = _Incoming(cur, table)
         try:
-            if name in CLASH_CHECKED and self._new_in_empty_table(name):
+            if name in CLASH_CHECKED and self._new_in_empty_table(name, incoming):
                 # none stored nor repeated; relations' insert_new drops repeats, insert_unique not
                 query = sql(f"load.insert_new_{name}" if CLASH_CHECKED[name] else f"load.insert_unique_{name}")
             elif name in CLASH_CHECKED:
-                check = sql(f"load.stored_{name}")
-                stored = cur.sql(check, params=bind(check, params)).to_arrow_table()
-                repeated = CLASH_CHECKED[name] and scalar(cur, f"load.repeated_{name}")
+                stored = incoming.run(sql(f"load.stored_{name}"), params).to_arrow_table()
+                repeated = CLASH_CHECKED[name] and incoming.run(sql(f"load.repeated_{name}")).fetchall()[0][0]
                 if not stored.num_rows and not repeated:
                     query = sql(f"load.insert_new_{name}")   # none stored nor repeated: the usual case
-                cur.register("stored", stored)
-            return cur.execute(query, bind(query, params) or {}).fetchall()[0][0]
+                cur.register("stored", stored)   # the clashes: few
+            return incoming.run(query, params).fetchall()[0][0]
         finally:
-            cur.unregister("incoming")
             if name in CLASH_CHECKED:
                 cur.unregister("stored")
 
-    def _new_in_empty_table(self, name: str) -> bool:
+    def _new_in_empty_table(self, name: str, incoming: _Incoming) -> bool:
         """Whether the batch staged as `incoming` neither repeats a key nor brings one this load
         wrote before, into a table that held no rows when the load first wrote to it: then
         nothing can clash and the table need not be searched (a first import; the search read
@@ -238,7 +237,7 @@ class Load:
         written = self._written[name]
         if written is None:
             return False
-        keys = np.sort(self._cur.sql(sql(f"load.key_hashes_{name}")).fetchnumpy()["h"])
+        keys = np.sort(incoming.run(sql(f"load.key_hashes_{name}")).fetchnumpy()["h"])
         new = not (keys[1:] == keys[:-1]).any() and not _holds(written, keys)
         # two sorted runs: a stable sort merges them in one pass
         self._written[name] = np.sort(np.concatenate([written, keys]), kind="stable")
@@ -254,19 +253,16 @@ class Load:
         # All new, the usual case, is mostly known from the keys of the spans stored last.
         new = self._recent_spans.new_keys(staged, lo)
         batch_id, cur = self.result.batch_id, self._cur
-        cur.register("incoming", staged)
-        try:
-            if new is not None or not scalar(cur, "load.span_clashes", lo=lo, hi=hi):
-                cur.execute(sql("load.insert_spans"), {"batch_id": batch_id})
-                inserted = [t.num_rows for t in tables]
-            else:
-                cur.execute(sql("load.stage_spans"), {"lo": lo, "hi": hi})
-                cur.execute(sql("load.insert_staged_spans"), {"batch_id": batch_id})
-                counts = dict(cur.sql(sql("load.staged_spans")).fetchall())
-                cur.execute(sql("load.staged_spans_done"))
-                inserted = [counts.get(i, 0) for i in range(len(tables))]
-        finally:
-            cur.unregister("incoming")
+        incoming = _Incoming(cur, staged)
+        if new is not None or not incoming.run(sql("load.span_clashes"), {"lo": lo, "hi": hi}).fetchall()[0][0]:
+            incoming.run(sql("load.insert_spans"), {"batch_id": batch_id})
+            inserted = [t.num_rows for t in tables]
+        else:
+            incoming.run(sql("load.stage_spans"), {"lo": lo, "hi": hi})
+            cur.execute(sql("load.insert_staged_spans"), {"batch_id": batch_id})
+            counts = dict(cur.sql(sql("load.staged_spans")).fetchall())
+            cur.execute(sql("load.staged_spans_done"))
+            inserted = [counts.get(i, 0) for i in range(len(tables))]
         self._recent_spans.add(set(span_keys(staged)) if new is None else new, hi)
         return inserted
 
@@ -464,6 +460,37 @@ def _upgrade(con: duckdb.DuckDBPyConnection, found: int) -> None:
         con.execute(sql("store.drop_indexes"))
     con.execute(sql("store.record_version"), {"version": SCHEMA_VERSION})
     con.commit()
+
+
+class _Incoming:
+    """A batch as the table `incoming` that a load's statements read: a relation over the Arrow
+    table, named for the length of each statement. Registered instead, it stayed referenced by
+    DuckDB until the transaction ended, so a load held every batch it wrote: a 17M-span file grew
+    the import by 1 KB a span, outside DuckDB's memory limit, until the kernel killed it."""
+
+    def __init__(self, cur, table: pa.Table):
+        self._cur = cur
+        self._relation = cur.from_arrow(table)
+
+    def run(self, query: str, params: dict | None = None):
+        """`query` (one or more statements) over the batch, parameters written in as literals (a
+        relation's query takes none); statements that write have run when this returns, and
+        the last one's result is returned."""
+        params = params or {}
+        query = re.sub(r"\$(\w+)\b", lambda m: _literal(params[m[1]]) if m[1] in params else m[0], query)
+        for statement in self._cur.extract_statements(query):
+            result = self._relation.query("incoming", statement.query)
+        return result
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _check_required(name: str, table: pa.Table) -> None:

@@ -323,3 +323,22 @@ def test_a_store_of_version_7_drops_its_lookup_indexes_when_opened_and_finds_its
         assert audit.case_trail(cur, invoice) == audit.case_trail(expected, invoice)
     finally:
         upgraded.close()
+
+
+def test_a_load_does_not_hold_the_batches_it_wrote_until_it_commits(tmp_path):
+    # a 17M-span import grew by each batch it wrote until the kernel killed it
+    import gc
+
+    store = open_store(tmp_path / "p2p.duckdb")
+    held = []
+    with store.load("big.csv", "state_log", derive=False) as load:
+        for part in range(6):
+            ids = [f"erp:{part}:{i}" for i in range(50_000)]
+            events = _events(*ids)
+            load.write(Batch(event=events))
+            del events
+            gc.collect()
+            held.append(pa.total_allocated_bytes())
+    store.close()
+    assert load.result.accepted == 300_000
+    assert held[-1] - held[0] < _events(*ids).nbytes    # less than one batch more after five more
