@@ -39,8 +39,8 @@ def detect(head: str) -> str | None:
 
 
 def read_trace_file(path: str | Path) -> Iterator[Batch]:
-    """The span batches of the trace file at `path` (one per OTLP request). OTLP JSON lines are
-    read a line at a time (a Collector's file export grows without bound: a 16 GB one was read
+    """The span batches of the trace file at `path` (OTLP requests SPANS_PER_BATCH spans to a
+    batch). OTLP JSON lines are read a line at a time (a Collector's file export grows without bound: a 16 GB one was read
     whole and split into lines, and the import was killed at 24 GB); a Zipkin or Jaeger
     document, or one OTLP request, is read whole."""
     source = str(path)
